@@ -1,0 +1,162 @@
+"""The Python API: load a rule base once, score profiles with it.
+
+    from engine import Engine
+    engine = Engine.load()                     # the bundled rules
+    result = engine.score("profiles/india-2022.yaml")
+    result.deterrence.score, result.alignment_risk.band
+
+Nothing here prints; the CLI renders what these functions return.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Literal
+
+from .errors import (
+    DurableEngineError,
+    ErrorRecord,
+    EvaluationError,
+    LoadError,
+    UnknownProfileError,
+)
+from .evaluator import EVALUATORS, Evaluator, ReferenceEvaluator
+from .loader import LoadedProfile, is_key, load_profile, load_profiles, profile_files
+from .profile import Profile
+from .results import BatchResult, ErrorOut, ProfileResult, RulesetInfo
+from .rules import RuleSet, load_ruleset
+from .schema import flatten, suggest
+from .scoring import score as score_trace
+from .trace import Trace, trace as build_trace
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def bundled_dir(kind: Literal["rules", "profiles"]) -> Path:
+    """The bundled rules or profiles: inside an installed wheel, else the source tree."""
+    inside = _PACKAGE / "bundled" / kind
+    return inside if inside.is_dir() else _PACKAGE.parent / kind
+
+
+SORT_KEYS = {
+    "deterrence": lambda r: (-r.deterrence.score, r.profile),
+    "alignment-risk": lambda r: (-r.alignment_risk.score, r.profile),
+    "key": lambda r: (r.profile,),
+    "name": lambda r: (r.name, r.profile),
+}
+
+
+class Engine:
+    """A loaded, compiled rule base and the evaluator that runs it."""
+
+    def __init__(
+        self, ruleset: RuleSet, evaluator: str = "durable", cross_check: bool = True
+    ) -> None:
+        if evaluator not in EVALUATORS:
+            raise ValueError(f"unknown evaluator {evaluator!r}; known: {', '.join(EVALUATORS)}")
+        self.ruleset = ruleset
+        self.evaluator: Evaluator = EVALUATORS[evaluator](ruleset)
+        # The reference closures cost little next to a durable_rules session; running
+        # them on every profile turns any disagreement into an error, never a wrong score.
+        self._check = (
+            ReferenceEvaluator(ruleset) if cross_check and evaluator != "reference" else None
+        )
+
+    @classmethod
+    def load(
+        cls,
+        rules_dir: str | Path | None = None,
+        *,
+        evaluator: str = "durable",
+        cross_check: bool = True,
+    ) -> Engine:
+        return cls(load_ruleset(rules_dir or bundled_dir("rules")), evaluator, cross_check)
+
+    def close(self) -> None:
+        self.evaluator.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def info(self) -> RulesetInfo:
+        return RulesetInfo(rules=len(self.ruleset.rules), digest=self.ruleset.digest)
+
+    # --- one profile -------------------------------------------------------------------------
+
+    def fired(self, profile: Profile) -> frozenset[str]:
+        fact = flatten(profile)
+        fired = self.evaluator.fired(fact)
+        if self._check is not None:
+            expected = self._check.fired(fact)
+            if fired != expected:
+                raise DurableEngineError(
+                    f"{profile.key}: durable_rules fired {sorted(fired - expected)} "
+                    f"and missed {sorted(expected - fired)} compared with the reference evaluator"
+                )
+        return fired
+
+    def trace(self, profile: Profile | str | Path) -> tuple[ProfileResult, Trace]:
+        """The result and the full trace (every rule, fired or not, and the bounding)."""
+        profile = self._as_profile(profile)
+        fact = flatten(profile)
+        fired = self.fired(profile)
+        t = build_trace(self.ruleset, profile, fact, fired, self.evaluator.name)
+        return score_trace(self.ruleset, t)
+
+    def score(self, profile: Profile | str | Path) -> ProfileResult:
+        return self.trace(profile)[0]
+
+    def _as_profile(self, profile: Profile | str | Path) -> Profile:
+        if isinstance(profile, Profile):
+            return profile
+        return load_profile(profile, self.ruleset.catalog).profile
+
+    # --- many profiles -----------------------------------------------------------------------
+
+    def load_profiles(
+        self, profiles_dir: str | Path | None = None
+    ) -> tuple[list[LoadedProfile], list[LoadError]]:
+        return load_profiles(profiles_dir or bundled_dir("profiles"), self.ruleset.catalog)
+
+    def find_profile(
+        self, key_or_file: str | Path, profiles_dir: str | Path | None = None
+    ) -> LoadedProfile:
+        """A profile by key (``india@2022``, the file ``india@2022.yaml``) or by file path."""
+        text = str(key_or_file)
+        if not is_key(text) or Path(text).exists():
+            return load_profile(text, self.ruleset.catalog)
+        directory = Path(profiles_dir or bundled_dir("profiles"))
+        files = profile_files(directory)
+        for path in files:
+            if path.stem == text:
+                return load_profile(path, self.ruleset.catalog)
+        raise UnknownProfileError(text, suggest(text, [p.stem for p in files]))
+
+    def score_many(
+        self, profiles: Iterable[LoadedProfile]
+    ) -> tuple[list[ProfileResult], list[ErrorRecord]]:
+        """Scores, and the profiles that could not be scored (a group violated, say)."""
+        results: list[ProfileResult] = []
+        errors: list[ErrorRecord] = []
+        for lp in profiles:
+            try:
+                results.append(self.score(lp.profile))
+            except DurableEngineError:
+                raise  # the engine itself is broken: no profile's result can be trusted
+            except EvaluationError as exc:
+                errors.append(ErrorRecord(lp.file, str(exc), type(exc).__name__))
+        return results, errors
+
+    def batch(self, profiles_dir: str | Path | None = None, sort: str = "deterrence") -> BatchResult:
+        """Every profile of a directory, scored and ranked; broken files are reported beside."""
+        loaded, load_errors = self.load_profiles(profiles_dir)
+        results, eval_errors = self.score_many(loaded)
+        results.sort(key=SORT_KEYS[sort])
+        errors = [ErrorOut(source=e.file, message=e.reason, code=e.code) for e in load_errors]
+        errors += [ErrorOut(source=e.source, message=e.message, code=e.code) for e in eval_errors]
+        errors.sort(key=lambda e: (e.source, e.message))
+        return BatchResult(ruleset=self.info, results=results, errors=errors)

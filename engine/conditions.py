@@ -1,0 +1,191 @@
+"""The condition language of rules, and its one normal form.
+
+A condition in a rule file is a comparison or a combination::
+
+    {field: commitment.tier, equals: bilateral-treaty}
+    {field: dependence.arms_russia_share, gte: 40}
+    {field: sanctions.caatsa_status, in: [threatened, imposed]}
+    {field: dependence.arms_china_share, present: false}
+    {all: [...]}   {any: [...]}   {not: {...}}
+
+Meaning, with unknown (absent) fields made explicit:
+
+* a comparison (``equals``, ``not_equals``, ``lt`` ... ``in``) on an unknown
+  field is false: ``not_equals`` asks "known and different";
+* ``present: true`` holds when the field is known, ``present: false`` when not;
+* ``not`` is the exact complement: ``not {equals: x}`` holds when the field is
+  unknown or differs.
+
+Every consumer (the durable_rules compiler, the reference evaluator, the
+explanation) works on the negation normal form built here, in which ``not``
+has been pushed down to the comparisons, because durable_rules has no
+expression-level negation and no ``in``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Union
+
+# Operators as written in rule files -> internal names.
+OPERATORS = {
+    "equals": "eq",
+    "not_equals": "ne",
+    "lt": "lt",
+    "lte": "le",
+    "gt": "gt",
+    "gte": "ge",
+    "in": "in",
+    "present": "present",
+}
+ORDERING = {"lt", "le", "gt", "ge"}
+
+# How each normal-form operator reads in explanations.
+SYMBOLS = {
+    "eq": "=",
+    "ne": "≠",
+    "lt": "<",
+    "le": "≤",
+    "gt": ">",
+    "ge": "≥",
+    "in": "in",
+    "not_in": "not in",
+    "present": "is known",
+    "absent": "is unknown",
+}
+
+_NEGATED = {
+    "eq": "ne",
+    "ne": "eq",
+    "lt": "ge",
+    "le": "gt",
+    "gt": "le",
+    "ge": "lt",
+    "in": "not_in",
+    "not_in": "in",
+}
+
+
+@dataclass(frozen=True)
+class Cmp:
+    field: str
+    op: str  # eq ne lt le gt ge in not_in present absent
+    value: Any = None  # a tuple for in / not_in; None for present / absent
+
+    def holds(self, fact: dict[str, Any]) -> bool:
+        return _LEAF_TESTS[self.op](fact, self.field, self.value)
+
+
+@dataclass(frozen=True)
+class All:
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Condition
+
+
+Condition = Union[Cmp, All, AnyOf, Not]
+
+
+def _known(f: dict, k: str) -> bool:
+    return k in f
+
+
+_LEAF_TESTS = {
+    "eq": lambda f, k, v: k in f and f[k] == v,
+    "ne": lambda f, k, v: k in f and f[k] != v,
+    "lt": lambda f, k, v: k in f and f[k] < v,
+    "le": lambda f, k, v: k in f and f[k] <= v,
+    "gt": lambda f, k, v: k in f and f[k] > v,
+    "ge": lambda f, k, v: k in f and f[k] >= v,
+    "in": lambda f, k, v: k in f and f[k] in v,
+    "not_in": lambda f, k, v: k in f and f[k] not in v,
+    "present": lambda f, k, v: k in f,
+    "absent": lambda f, k, v: k not in f,
+}
+
+
+def normalize(cond: Condition) -> Condition:
+    """Negation normal form: no ``Not``, nested ``All``/``AnyOf`` flattened."""
+    return _nnf(cond, negate=False)
+
+
+def _nnf(cond: Condition, negate: bool) -> Condition:
+    if isinstance(cond, Not):
+        return _nnf(cond.item, not negate)
+    if isinstance(cond, (All, AnyOf)):
+        items = tuple(_nnf(c, negate) for c in cond.items)
+        conj = isinstance(cond, All) != negate  # De Morgan swaps all and any
+        return _flat(All if conj else AnyOf, items)
+    if not negate:
+        return cond
+    if cond.op == "present":
+        return Cmp(cond.field, "absent")
+    if cond.op == "absent":
+        return Cmp(cond.field, "present")
+    return AnyOf((Cmp(cond.field, "absent"), Cmp(cond.field, _NEGATED[cond.op], cond.value)))
+
+
+def _flat(kind: type, items: tuple[Condition, ...]) -> Condition:
+    out: list[Condition] = []
+    for item in items:
+        out.extend(item.items if isinstance(item, kind) else (item,))
+    return out[0] if len(out) == 1 else kind(tuple(out))
+
+
+def holds(cond: Condition, fact: dict[str, Any]) -> bool:
+    """Direct evaluation of a condition (normal form or not); slow, used for explanations."""
+    if isinstance(cond, Cmp):
+        return cond.holds(fact)
+    if isinstance(cond, All):
+        return all(holds(c, fact) for c in cond.items)
+    if isinstance(cond, AnyOf):
+        return any(holds(c, fact) for c in cond.items)
+    return not holds(cond.item, fact)
+
+
+def matched_leaves(nnf: Condition, fact: dict[str, Any]) -> list[Cmp]:
+    """The comparisons that make a (normal-form) condition true for ``fact``.
+
+    Under ``any`` every true branch counts: the explanation names all the facts
+    that support the firing, not an arbitrary one.
+    """
+    if isinstance(nnf, Cmp):
+        return [nnf] if nnf.holds(fact) else []
+    if isinstance(nnf, All):
+        return [leaf for c in nnf.items for leaf in matched_leaves(c, fact)]
+    if isinstance(nnf, AnyOf):
+        return [leaf for c in nnf.items if holds(c, fact) for leaf in matched_leaves(c, fact)]
+    raise TypeError("matched_leaves needs the normal form")
+
+
+def fields_of(cond: Condition) -> set[str]:
+    if isinstance(cond, Cmp):
+        return {cond.field}
+    if isinstance(cond, Not):
+        return fields_of(cond.item)
+    return set().union(*(fields_of(c) for c in cond.items))
+
+
+def to_data(cond: Condition) -> Any:
+    """The rule-file form of a condition (canonical; used for digests and display)."""
+    if isinstance(cond, All):
+        return {"all": [to_data(c) for c in cond.items]}
+    if isinstance(cond, AnyOf):
+        return {"any": [to_data(c) for c in cond.items]}
+    if isinstance(cond, Not):
+        return {"not": to_data(cond.item)}
+    if cond.op in ("present", "absent"):
+        return {"field": cond.field, "present": cond.op == "present"}
+    if cond.op == "not_in":
+        return {"not": {"field": cond.field, "in": list(cond.value)}}
+    name = next(k for k, v in OPERATORS.items() if v == cond.op)
+    value = list(cond.value) if cond.op == "in" else cond.value
+    return {"field": cond.field, name: value}

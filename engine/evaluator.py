@@ -1,0 +1,207 @@
+"""Evaluating profiles: which rules fire.
+
+Two evaluators answer the same question and must agree exactly:
+
+* :class:`DurableEvaluator`, the production path, runs the compiled ruleset in
+  durable_rules, one session per profile;
+* :class:`ReferenceEvaluator` runs the same normal-form conditions as Python
+  closures compiled once per rule set; it serves differential tests and fast sweeps.
+
+Both take the *fact* of a profile (``schema.flatten``: known values by dotted
+path, unknown fields absent) and return the ids of the rules that fired.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import threading
+import weakref
+from typing import Any, Callable, Protocol
+
+from .compiler import SENTINEL, compile_ruleset, fact_key
+from .conditions import All, AnyOf, Cmp, Condition
+from .errors import DurableEngineError
+from .rules import RuleSet
+
+Fact = dict[str, Any]
+
+
+class Evaluator(Protocol):
+    name: str
+
+    def fired(self, fact: Fact) -> frozenset[str]: ...
+
+    def close(self) -> None: ...
+
+
+# --- durable_rules ----------------------------------------------------------------------------
+
+_names = itertools.count(1)
+
+
+def _quiet_host():
+    from durable import engine as durable_engine
+
+    class QuietHost(durable_engine.Host):
+        """A host without the two timer threads each Host starts and never stops.
+
+        Our rulesets use no timers and run their actions synchronously, so the
+        background dispatch loop has nothing to do.
+        """
+
+        def _run(self) -> None:
+            pass
+
+    return QuietHost()
+
+
+class DurableEvaluator:
+    name = "durable"
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        import durable_rules_engine  # the C core, imported only when durable evaluation is used
+
+        self._core = durable_rules_engine
+        self._lock = threading.Lock()  # the C core keeps a global table without locks
+        self._keys = tuple((spec.path, spec.fact_key) for spec in ruleset.fields_read)
+        self._fired: list[str] = []
+        self._sessions = itertools.count(1)
+        self._ruleset_name = f"latticework-{ruleset.digest}-{next(_names)}"
+        definitions = compile_ruleset(ruleset)
+        self._host = _quiet_host()
+        try:
+            self._host.set_rulesets({self._ruleset_name: self._with_actions(definitions)})
+        except Exception as exc:  # durable_rules raises bare Exceptions with numeric codes
+            raise self._locate_compile_error(ruleset, definitions, exc) from None
+        handle = self._host.get_ruleset(self._ruleset_name)._handle
+        self._finalizer = weakref.finalize(self, self._core.delete_ruleset, handle)
+
+    def _with_actions(self, definitions: dict[str, dict]) -> dict[str, dict]:
+        # set_rulesets deletes "run" from what it is given, and "run" takes exactly one argument
+        out = copy.deepcopy(definitions)
+        for rule_id, definition in out.items():
+            definition["run"] = self._action(rule_id)
+        return out
+
+    def _action(self, rule_id: str) -> Callable[[Any], None]:
+        fired = self._fired
+
+        def run(_closure: Any) -> None:
+            fired.append(rule_id)
+
+        return run
+
+    def _locate_compile_error(
+        self, ruleset: RuleSet, definitions: dict[str, dict], exc: Exception
+    ) -> DurableEngineError:
+        """durable_rules reports a code, not a rule: compile each rule alone to find it."""
+        for rule in ruleset.rules:
+            probe = _quiet_host()
+            name = f"latticework-probe-{next(_names)}"
+            try:
+                probe.set_rulesets({name: self._with_actions({rule.id: definitions[rule.id]})})
+            except Exception as rule_exc:
+                where = f"{rule.file}" + (f", line {rule.line}" if rule.line else "")
+                return DurableEngineError(
+                    f"{where}: durable_rules rejected rule '{rule.id}' ({rule_exc})"
+                )
+            self._core.delete_ruleset(probe.get_ruleset(name)._handle)
+        return DurableEngineError(f"durable_rules rejected the rule set ({exc})")
+
+    def fired(self, fact: Fact) -> frozenset[str]:
+        from durable.engine import MessageNotHandledException, MessageObservedException
+
+        message: dict[str, Any] = {"kind": "profile"}
+        for path, key in self._keys:
+            if path in fact:
+                message[key] = fact[path]
+        with self._lock:
+            sid = str(next(self._sessions))
+            message["sid"] = sid
+            self._fired.clear()
+            try:
+                state = self._host.assert_fact(self._ruleset_name, message)
+            except (MessageNotHandledException, MessageObservedException) as exc:
+                raise DurableEngineError(f"durable_rules did not take the profile ({exc})") from None
+            except Exception as exc:
+                raise DurableEngineError(f"durable_rules failed on the profile ({exc})") from None
+            finally:
+                # the C core holds at most 1,024 live sessions; each profile frees its own
+                self._host.delete_state(self._ruleset_name, sid)
+            if isinstance(state, dict) and "exception" in state:
+                raise DurableEngineError(f"a rule action failed: {state['exception']}")
+            # "$or" fires a rule once per true branch: a set keeps one firing per rule
+            fired = frozenset(self._fired)
+        if SENTINEL not in fired:
+            raise DurableEngineError("durable_rules did not evaluate the profile (sentinel silent)")
+        return fired - {SENTINEL}
+
+    def close(self) -> None:
+        self._finalizer()
+
+
+# --- reference ------------------------------------------------------------------------------
+
+_MISSING = object()
+Predicate = Callable[[Fact], bool]
+
+
+def compile_predicate(nnf: Condition) -> Predicate:
+    """A closure for a normal-form condition; unknown fields fail every comparison."""
+    if isinstance(nnf, (All, AnyOf)):
+        preds = [compile_predicate(c) for c in nnf.items]
+        if isinstance(nnf, All):
+            return _fold(preds, lambda a, b: lambda f: a(f) and b(f))
+        return _fold(preds, lambda a, b: lambda f: a(f) or b(f))
+    assert isinstance(nnf, Cmp)
+    k, v, op = nnf.field, nnf.value, nnf.op
+    M = _MISSING
+    if op == "eq":
+        return lambda f: f.get(k, M) == v
+    if op == "ne":
+        return lambda f: (x := f.get(k, M)) is not M and x != v
+    if op == "lt":
+        return lambda f: (x := f.get(k, M)) is not M and x < v
+    if op == "le":
+        return lambda f: (x := f.get(k, M)) is not M and x <= v
+    if op == "gt":
+        return lambda f: (x := f.get(k, M)) is not M and x > v
+    if op == "ge":
+        return lambda f: (x := f.get(k, M)) is not M and x >= v
+    if op == "in":
+        members = frozenset(v)
+        return lambda f: f.get(k, M) in members
+    if op == "not_in":
+        members = frozenset(v)
+        return lambda f: (x := f.get(k, M)) is not M and x not in members
+    if op == "present":
+        return lambda f: k in f
+    if op == "absent":
+        return lambda f: k not in f
+    raise ValueError(f"unknown operator {op!r}")
+
+
+def _fold(preds: list[Predicate], join: Callable[[Predicate, Predicate], Predicate]) -> Predicate:
+    out = preds[0]
+    for p in preds[1:]:
+        out = join(out, p)
+    return out
+
+
+class ReferenceEvaluator:
+    name = "reference"
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        self._predicates = tuple((r.id, compile_predicate(r.nnf)) for r in ruleset.rules)
+
+    def fired(self, fact: Fact) -> frozenset[str]:
+        return frozenset(rule_id for rule_id, pred in self._predicates if pred(fact))
+
+    def close(self) -> None:
+        pass
+
+
+EVALUATORS = {"durable": DurableEvaluator, "reference": ReferenceEvaluator}
+
+__all__ = ["DurableEvaluator", "ReferenceEvaluator", "Evaluator", "EVALUATORS", "fact_key"]

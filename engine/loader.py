@@ -1,0 +1,200 @@
+"""Loading profiles: YAML file -> validated :class:`~engine.profile.Profile`.
+
+Validation problems come back as :class:`~engine.errors.LoadError` values that
+name the file, the line, the field, what was expected and what was found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import typing
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .catalog import Catalog
+from .errors import LoadError, LoadErrors
+from .profile import KEY_PATTERN, Fact, Profile
+from .schema import field_specs, optional_inner, suggest
+from .yamlsource import Document, load_document
+
+
+def describe_found(value: Any) -> str:
+    """A found value as a user wrote it in YAML."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        return f"the text '{shown}'"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return str(value)
+
+
+def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    """The pydantic model that owns the last element of ``loc``."""
+    current: Any = model
+    for part in loc[:-1]:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        info = current.model_fields.get(part) if isinstance(part, str) else None
+        if info is None:
+            return None
+        current, _ = optional_inner(info.annotation)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def translate(exc: ValidationError, doc: Document, model: type[BaseModel]) -> list[LoadError]:
+    """pydantic's errors, in the project's words and with line numbers."""
+    specs = field_specs()
+    out: list[LoadError] = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        # A bare fact value is wrapped as {"value": ...}: speak of the field, not of "value".
+        shown = loc[:-1] if loc and loc[-1] == "value" else loc
+        field = ".".join(str(p) for p in shown)
+        line = doc.line_of(shown)
+        spec = specs.get(field)
+        kind = err["type"]
+        found = describe_found(err.get("input"))
+        if kind == "extra_forbidden":
+            owner = _model_at(model, loc)
+            names = [n for n in owner.model_fields] if owner else []
+            close = suggest(str(loc[-1]), names)
+            out.append(
+                LoadError(
+                    "unknown-field",
+                    doc.file,
+                    line=line,
+                    field=field,
+                    detail="no such field",
+                    hint=(f"did you mean '{close[0]}'?" if close else None)
+                    or (f"known fields here: {', '.join(names)}" if names else None),
+                )
+            )
+        elif kind == "missing":
+            what = spec.describe() if spec else "a value"
+            out.append(
+                LoadError(
+                    "missing-field", doc.file, line=line, field=field, expected=what,
+                    found="nothing (the field is required)",
+                )
+            )
+        elif kind == "enum" and spec:
+            value = err.get("input")
+            close = suggest(str(value), spec.values) if isinstance(value, str) else []
+            out.append(
+                LoadError(
+                    "unknown-enum-value", doc.file, line=line, field=field,
+                    expected=spec.describe(), found=found,
+                    hint=f"did you mean '{close[0]}'?" if close else None,
+                )
+            )
+        elif kind in ("model_type", "model_attributes_type", "dict_type"):
+            out.append(
+                LoadError(
+                    "wrong-type", doc.file, line=line, field=field or None,
+                    expected="a mapping of fields", found=found,
+                )
+            )
+        else:
+            code = "out-of-range" if kind in _RANGE_ERRORS else "wrong-type"
+            expected = spec.describe() if spec else _EXPECTED.get(shown[-1] if shown else "", None)
+            if expected is None:
+                expected = err["msg"][0].lower() + err["msg"][1:]
+                expected = expected.removeprefix("input should be ")
+            out.append(
+                LoadError(code, doc.file, line=line, field=field or None, expected=expected,
+                          found=found)
+            )
+    return out
+
+
+_RANGE_ERRORS = {
+    "greater_than_equal", "less_than_equal", "greater_than", "less_than", "value_error",
+}
+_EXPECTED = {
+    "as_of": "a date written as YYYY-MM-DD, unquoted",
+    "country": "a lowercase id such as 'south-korea'",
+    "name": "the partner's name as text",
+    "source": "a source id from rules/sources.yaml, optionally '#section'",
+    "confidence": "one of 'stated-in-document', 'found-in-public-text', 'provisional'",
+}
+
+
+M = typing.TypeVar("M", bound=BaseModel)
+
+
+def parse_as(doc: Document, model: type[M], what: str) -> M:
+    """Validate a whole document against ``model``; all its problems are raised together."""
+    if not isinstance(doc.data, dict):
+        raise LoadError(
+            "not-a-mapping", doc.file, line=doc.line_of(()), expected=f"a mapping ({what})",
+            found=describe_found(doc.data),
+        )
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as exc:
+        raise LoadErrors(translate(exc, doc, model)) from None
+
+
+@dataclass(frozen=True)
+class LoadedProfile:
+    profile: Profile
+    file: str
+    doc: Document
+
+
+def load_profile(path: str | Path, catalog: Catalog | None = None) -> LoadedProfile:
+    """Load and validate one profile file; every problem in it is raised together."""
+    doc = load_document(path)
+    profile = parse_as(doc, Profile, "of profile fields")
+    problems = catalog.check_profile_citations(profile, doc) if catalog else []
+    if problems:
+        raise LoadErrors(problems)
+    return LoadedProfile(profile, doc.file, doc)
+
+
+def profile_files(directory: str | Path) -> list[Path]:
+    d = Path(directory)
+    if not d.is_dir():
+        raise LoadError("not-a-directory", d, expected="a directory of profile files",
+                        found="no such directory")
+    # one suffix only: the file name is the profile's key, so a key has exactly one file
+    return sorted(p for p in d.iterdir() if p.suffix == ".yaml" and p.is_file())
+
+
+def load_profiles(
+    directory: str | Path, catalog: Catalog | None = None
+) -> tuple[list[LoadedProfile], list[LoadError]]:
+    """Every profile of a directory, and every problem; one bad file does not hide the others."""
+    loaded: list[LoadedProfile] = []
+    errors: list[LoadError] = []
+    for path in profile_files(directory):
+        try:
+            lp = load_profile(path, catalog)
+            if path.stem != lp.profile.key:
+                raise LoadError(
+                    "file-name", path, line=lp.doc.line_of(("as_of",)),
+                    expected=f"the file to be named {lp.profile.key}{path.suffix} after its key "
+                    "(country and year of as_of)", found=path.name,
+                )
+            loaded.append(lp)
+        except LoadErrors as many:
+            errors.extend(many.errors)
+        except LoadError as one:
+            errors.append(one)
+    loaded.sort(key=lambda lp: lp.profile.key)
+    return loaded, errors
+
+
+def is_key(text: str) -> bool:
+    return bool(KEY_PATTERN.match(text))
+
+
+__all__ = ["load_profile", "load_profiles", "LoadedProfile", "translate", "is_key", "Fact"]

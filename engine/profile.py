@@ -1,0 +1,292 @@
+"""The profile model: one partner of the United States at one point in time.
+
+Every factual field is a :class:`Fact`: its value plus, optionally, where the
+value comes from and how firm it is. In YAML a fact is written either bare
+(``tier: bilateral-treaty``) or in full::
+
+    arms_russia_share:
+      value: 46
+      source: sipri-at21
+      confidence: found-in-public-text
+      note: SIPRI share of India's arms imports, 2017-21
+
+A field left out is *unknown*; rules treat unknown explicitly (a comparison on
+an unknown field is false, ``present: false`` matches it) and never as zero.
+
+Field names avoid ``id``, ``sid`` and ``$s``, which durable_rules reserves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
+
+T = TypeVar("T")
+
+KEY_PATTERN = re.compile(r"^[a-z][a-z0-9-]*@[0-9]{4}$")
+COUNTRY_PATTERN = r"^[a-z][a-z0-9-]*$"
+SOURCE_PATTERN = r"^[a-z0-9][a-z0-9-]*(#[a-z0-9][a-z0-9-]*)?$"
+
+
+class Confidence(StrEnum):
+    """How firm a fact is, in the facts sheet's three marks."""
+
+    STATED = "stated-in-document"
+    PUBLIC = "found-in-public-text"
+    PROVISIONAL = "provisional"
+
+
+def _two_decimals(value: float) -> float:
+    # durable_rules rejects numbers written with an exponent (1e-05), which json.dumps
+    # produces below 1e-4: two decimals keep every share well clear of that.
+    if round(value, 2) != value:
+        raise ValueError("at most two decimal places are accepted")
+    return value
+
+
+Percent = Annotated[float, Field(ge=0, le=100, strict=True, allow_inf_nan=False), AfterValidator(_two_decimals)]
+Year = Annotated[StrictInt, Field(ge=1800, le=2100)]
+Count = Annotated[StrictInt, Field(ge=0, le=10_000_000)]
+
+
+class Fact(BaseModel, Generic[T]):
+    """A value and its provenance."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    value: T
+    source: Annotated[StrictStr, Field(pattern=SOURCE_PATTERN)] | None = None
+    confidence: Confidence | None = None
+    note: StrictStr | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_value(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return data
+        return {"value": data}
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- enumerations ---------------------------------------------------------------------------
+
+
+class CommitmentTier(StrEnum):
+    """The kind of US security commitment, strongest first."""
+
+    COLLECTIVE_DEFENCE = "collective-defence"  # NATO Article 5
+    BILATERAL_TREATY = "bilateral-treaty"  # e.g. US-Japan, US-ROK, ANZUS
+    AMBIGUOUS = "ambiguous-commitment"  # e.g. the Taiwan Relations Act
+    INTERIM_ASSURANCE = "interim-assurance"  # e.g. pledges to Finland and Sweden in 2022
+    STRATEGIC_PARTNERSHIP = "strategic-partnership"  # enhanced or strategic partnership
+    AD_HOC = "ad-hoc-partnership"
+    TERMINATED = "terminated"
+    NONE = "none"
+
+
+class Pledge(StrEnum):
+    """ATOP's main obligation types that matter for protection."""
+
+    DEFENCE = "defence"
+    CONSULTATION = "consultation"
+    NONE = "none"
+
+
+class NatoPartnership(StrEnum):
+    NONE = "none"
+    PARTNER = "partner"  # Partnership for Peace or partner across the globe
+    ENHANCED_OPPORTUNITIES = "enhanced-opportunities-partner"
+
+
+class Presence(StrEnum):
+    NONE = "none"
+    ADVISORY = "advisory"  # trainers, advisers
+    ROTATIONAL = "rotational"
+    PERMANENT = "permanent"
+
+
+class Level(StrEnum):
+    """A four-step ordinal scale for qualitative facts."""
+
+    NONE = "none"
+    LOW = "low"
+    MODERATE = "moderate"
+    HIGH = "high"
+
+
+class SanctionStatus(StrEnum):
+    NONE = "none"
+    THREATENED = "threatened"
+    WAIVED = "waived"
+    IMPOSED = "imposed"
+
+
+class Adversary(StrEnum):
+    NONE = "none"
+    CHINA = "china"
+    RUSSIA = "russia"
+    NORTH_KOREA = "north-korea"
+    INDIA = "india"
+    PAKISTAN = "pakistan"
+    IRAN = "iran"
+    NON_STATE = "non-state"
+
+
+class Invasion(StrEnum):
+    NONE = "none"
+    PARTIAL = "partial"  # annexation or occupation of part of the territory
+    FULL_SCALE = "full-scale"
+
+
+class Vote(StrEnum):
+    """Vote on UN General Assembly resolution ES-11/1 (2 March 2022)."""
+
+    YES = "yes"
+    ABSTAIN = "abstain"
+    NO = "no"
+    ABSENT = "absent"
+    NOT_A_MEMBER = "not-a-member"
+
+
+class Hedging(StrEnum):
+    NONE = "none"
+    BALANCE_OF_INFLUENCES = "balance-of-influences"
+    ACTIVE = "active"
+
+
+class Region(StrEnum):
+    EUROPE = "europe"
+    EAST_ASIA = "east-asia"
+    SOUTHEAST_ASIA = "southeast-asia"
+    SOUTH_ASIA = "south-asia"
+    CENTRAL_ASIA = "central-asia"
+    MIDDLE_EAST = "middle-east"
+    AFRICA = "africa"
+    AMERICAS = "americas"
+    OCEANIA = "oceania"
+
+
+# --- sections -------------------------------------------------------------------------------
+
+
+class Commitment(Section):
+    """What the United States has promised."""
+
+    tier: Fact[CommitmentTier]
+    instrument: Fact[StrictStr] | None = None
+    year: Fact[Year] | None = None
+    pledge: Fact[Pledge] | None = None
+    caveated: Fact[StrictBool] | None = None
+    conditional: Fact[StrictBool] | None = None
+    integrated_command: Fact[StrictBool] | None = None
+    membership_pending: Fact[StrictBool] | None = None
+    major_non_nato_ally: Fact[StrictBool] | None = None
+    major_defense_partner: Fact[StrictBool] | None = None
+    nato_partnership: Fact[NatoPartnership] | None = None
+
+
+class Forces(Section):
+    """US forces on the partner's soil."""
+
+    presence: Fact[Presence] | None = None
+    troops: Fact[Count] | None = None
+
+
+class Cooperation(Section):
+    """Working together, and the US stepping in or out of the way."""
+
+    intelligence_sharing: Fact[Level] | None = None
+    interoperability: Fact[Level] | None = None
+    exercises: Fact[StrictBool] | None = None
+    aukus: Fact[StrictBool] | None = None
+    ntib: Fact[StrictBool] | None = None
+    co_development: Fact[StrictBool] | None = None
+    restrictions_lifted: Fact[StrictBool] | None = None
+    restrictions_imposed: Fact[StrictBool] | None = None
+
+
+class Dependence(Section):
+    """Who arms and supplies the partner, and how much the US needs it."""
+
+    arms_us_share: Fact[Percent] | None = None
+    arms_russia_share: Fact[Percent] | None = None
+    arms_china_share: Fact[Percent] | None = None
+    russian_energy: Fact[Level] | None = None
+    china_trade: Fact[Level] | None = None
+    us_reliance: Fact[Level] | None = None
+
+
+class Sanctions(Section):
+    """Exposure to US sanctions, CAATSA above all."""
+
+    caatsa_purchase: Fact[StrictBool] | None = None
+    caatsa_status: Fact[SanctionStatus] | None = None
+    other_us_sanctions: Fact[SanctionStatus] | None = None
+    un_sanctions: Fact[StrictBool] | None = None
+    purchase_abandoned: Fact[StrictBool] | None = None
+    joined_russia_sanctions: Fact[StrictBool] | None = None
+
+
+class Threat(Section):
+    """The threat the partner faces."""
+
+    principal_adversary: Fact[Adversary] | None = None
+    territorial_dispute: Fact[StrictBool] | None = None
+    border_clashes: Fact[StrictBool] | None = None
+    invasion: Fact[Invasion] | None = None
+
+
+class Alignment(Section):
+    """How the partner behaves towards the US and its rivals."""
+
+    es11_1_vote: Fact[Vote] | None = None
+    hedging: Fact[Hedging] | None = None
+    rival_ties: Fact[Level] | None = None
+    duplicity: Fact[StrictBool] | None = None
+    defence_spending_gdp: Fact[Percent] | None = None
+
+
+class Profile(BaseModel):
+    """One partner at one date; ``key`` is ``<country>@<year of as_of>``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    country: Annotated[StrictStr, Field(pattern=COUNTRY_PATTERN, max_length=40)]
+    name: Annotated[StrictStr, Field(min_length=1, max_length=80)]
+    as_of: Annotated[dt.date, Field(strict=True)]
+    region: Region | None = None
+    summary: StrictStr | None = None
+    commitment: Commitment
+    forces: Forces = Forces()
+    cooperation: Cooperation = Cooperation()
+    dependence: Dependence = Dependence()
+    sanctions: Sanctions = Sanctions()
+    threat: Threat = Threat()
+    alignment: Alignment = Alignment()
+
+    @property
+    def key(self) -> str:
+        return f"{self.country}@{self.as_of.year}"
+
+
+SECTIONS: dict[str, type[Section]] = {
+    name: info.annotation  # type: ignore[misc]
+    for name, info in Profile.model_fields.items()
+    if isinstance(info.annotation, type) and issubclass(info.annotation, Section)
+}

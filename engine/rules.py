@@ -1,0 +1,532 @@
+"""Loading the rule base: ``rules/`` -> a checked, immutable :class:`RuleSet`.
+
+A rules directory holds
+
+* ``model.yaml``: the two scores and the dimensions, with their bases and bands;
+* ``sources.yaml``: the catalog of what may be cited;
+* any number of rule files, one dimension each::
+
+    dimension: guarantee_strength
+    groups:
+      commitment-tier: {title: One commitment tier, exclusive: true, required: true}
+    rules:
+      - id: gs-collective-defence
+        title: Collective-defence guarantee
+        group: commitment-tier
+        when: {field: commitment.tier, equals: collective-defence}
+        points: {guarantee_strength: 90, deterrence: 40}
+        rationale: ...
+        source: {id: partnerships-2022, section: dangerous-halfway-houses}
+
+Everything is checked here, when the rules load, not when they run: field
+paths and values against the profile model, operators, groups, point targets,
+citations against the catalog, duplicate ids. All problems are raised
+together as :class:`~engine.errors.LoadErrors`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from .catalog import Catalog, CatalogFile, SourceKind
+from .conditions import OPERATORS, ORDERING, All, AnyOf, Cmp, Condition, Not, normalize, to_data
+from .errors import LoadError, LoadErrors
+from .loader import describe_found, parse_as
+from .schema import FieldSpec, field_specs, suggest
+from .yamlsource import Document, load_document
+
+MODEL_FILE = "model.yaml"
+CATALOG_FILE = "sources.yaml"
+SCORES = ("deterrence", "alignment_risk")
+DEFAULT_DIMENSION_BANDS = ("very-low", "low", "medium", "high", "very-high")
+
+ID = Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9-]*$", max_length=60)]
+TargetId = Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
+Text = Annotated[StrictStr, Field(min_length=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- file shapes (pydantic) ------------------------------------------------------------------
+
+
+class ScoreDoc(_Strict):
+    title: Text
+    base: Annotated[StrictInt, Field(ge=0, le=100)] = 0
+    bands: Annotated[tuple[ID, ...], Field(min_length=5, max_length=5)] | None = None
+    description: StrictStr | None = None
+
+
+class ModelDoc(_Strict):
+    scores: dict[TargetId, ScoreDoc]
+    dimensions: dict[TargetId, ScoreDoc]
+
+
+class SourceRefDoc(_Strict):
+    id: Text
+    section: StrictStr | None = None
+
+
+class GroupDoc(_Strict):
+    title: StrictStr | None = None
+    exclusive: StrictBool = False
+    required: StrictBool = False
+
+
+class RuleDoc(_Strict):
+    id: ID
+    title: Text
+    when: Any = Field(...)
+    points: Annotated[dict[TargetId, StrictInt], Field(min_length=1)]
+    rationale: Annotated[StrictStr, Field(min_length=10)]
+    source: SourceRefDoc
+    group: ID | None = None
+
+
+class RuleFileDoc(_Strict):
+    dimension: TargetId
+    description: StrictStr | None = None
+    groups: dict[ID, GroupDoc] = {}
+    rules: tuple[RuleDoc, ...]
+
+
+# --- the loaded rule set ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    id: str
+    section: str | None
+
+
+@dataclass(frozen=True)
+class ScoreDef:
+    id: str
+    title: str
+    base: int
+    bands: tuple[str, ...]
+    is_dimension: bool
+
+    def band(self, score: int) -> str:
+        return self.bands[min(score // 20, 4)]
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    title: str
+    exclusive: bool
+    required: bool
+    file: str
+    line: int | None
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    dimension: str
+    points: tuple[tuple[str, int], ...]  # (target, points), sorted by target
+    when: Condition
+    nnf: Condition
+    rationale: str
+    source: SourceRef
+    group: str | None
+    file: str
+    line: int | None
+
+    def points_for(self, target: str) -> int:
+        return dict(self.points).get(target, 0)
+
+    def canonical(self) -> dict[str, Any]:
+        """The rule's meaning without its location: the basis of the rule-set digest."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "dimension": self.dimension,
+            "points": dict(self.points),
+            "when": to_data(self.when),
+            "rationale": self.rationale,
+            "source": {"id": self.source.id, "section": self.source.section},
+            "group": self.group,
+        }
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    directory: str
+    scores: dict[str, ScoreDef]
+    dimensions: dict[str, ScoreDef]
+    groups: dict[str, Group]
+    rules: tuple[Rule, ...]  # sorted by id: file order never changes a result
+    catalog: Catalog = field(repr=False, compare=False)
+
+    @property
+    def targets(self) -> dict[str, ScoreDef]:
+        return {**self.scores, **self.dimensions}
+
+    @property
+    def digest(self) -> str:
+        payload = {
+            "targets": {
+                k: {"base": v.base, "bands": list(v.bands), "dimension": v.is_dimension}
+                for k, v in sorted(self.targets.items())
+            },
+            "groups": {
+                k: {"exclusive": g.exclusive, "required": g.required}
+                for k, g in sorted(self.groups.items())
+            },
+            "rules": [r.canonical() for r in self.rules],
+        }
+        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def rule(self, rule_id: str) -> Rule:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+    @property
+    def fields_read(self) -> tuple[FieldSpec, ...]:
+        """The profile fields some rule reads, in model order: all the fact must carry."""
+        from .conditions import fields_of
+
+        used: set[str] = set()
+        for r in self.rules:
+            used |= fields_of(r.when)
+        return tuple(spec for path, spec in field_specs().items() if path in used)
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def rule_files(directory: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in directory.iterdir()
+        if p.is_file() and p.suffix in (".yaml", ".yml") and p.name not in (MODEL_FILE, CATALOG_FILE)
+    )
+
+
+def load_ruleset(directory: str | Path) -> RuleSet:
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise LoadError(
+            "not-a-directory", directory, expected="a directory of rule files",
+            found="no such directory",
+        )
+    errors: list[LoadError] = []
+
+    def attempt(fn, *args):
+        try:
+            return fn(*args)
+        except LoadErrors as many:
+            errors.extend(many.errors)
+        except LoadError as one:
+            errors.append(one)
+        return None
+
+    model = attempt(_load_model, directory / MODEL_FILE)
+    catalog_doc = attempt(_load_catalog, directory / CATALOG_FILE)
+    catalog = Catalog(catalog_doc.sources if catalog_doc else ())
+    files = [f for f in (attempt(_load_rule_file, p) for p in rule_files(directory)) if f]
+    if model is None or catalog_doc is None:
+        raise LoadErrors(errors)
+    if not files:
+        errors.append(
+            LoadError(
+                "no-rules", directory, expected="at least one rule file (*.yaml)",
+                found="none besides model.yaml and sources.yaml",
+            )
+        )
+
+    scores, dimensions = model
+    targets = {**scores, **dimensions}
+    groups: dict[str, Group] = {}
+    for doc, rf in files:
+        for gid, g in rf.groups.items():
+            line = doc.line_of(("groups", gid))
+            if gid in groups:
+                errors.append(
+                    LoadError(
+                        "duplicate-group", doc.file, line=line, field=f"groups.{gid}",
+                        detail=f"the group is already declared in {groups[gid].file}",
+                    )
+                )
+                continue
+            groups[gid] = Group(gid, g.title or gid, g.exclusive, g.required, doc.file, line)
+
+    rules: list[Rule] = []
+    seen: dict[str, Rule] = {}
+    for doc, rf in files:
+        if rf.dimension not in dimensions:
+            errors.append(_unknown(doc, ("dimension",), "dimension", rf.dimension, dimensions,
+                                   "unknown-dimension", "a dimension declared in model.yaml"))
+            continue
+        for i, rd in enumerate(rf.rules):
+            at = ("rules", i)
+            rule = _build_rule(doc, at, rd, rf.dimension, targets, groups, catalog, errors)
+            if rule is None:
+                continue
+            if rule.id in seen:
+                first = seen[rule.id]
+                errors.append(
+                    LoadError(
+                        "duplicate-id", doc.file, line=rule.line, field=f"rules[{i}].id",
+                        detail=f"the rule id '{rule.id}' is already used in {first.file}"
+                        + (f", line {first.line}" if first.line else ""),
+                    )
+                )
+                continue
+            seen[rule.id] = rule
+            rules.append(rule)
+    if errors:
+        raise LoadErrors(errors)
+    rules.sort(key=lambda r: r.id)
+    return RuleSet(str(directory), scores, dimensions, groups, tuple(rules), catalog)
+
+
+def _load_model(path: Path) -> tuple[dict[str, ScoreDef], dict[str, ScoreDef]]:
+    doc = load_document(path)
+    md = parse_as(doc, ModelDoc, "with 'scores' and 'dimensions'")
+    errors: list[LoadError] = []
+    missing = [s for s in SCORES if s not in md.scores]
+    extra = [s for s in md.scores if s not in SCORES]
+    if missing or extra:
+        errors.append(
+            LoadError(
+                "model-scores", doc.file, line=doc.line_of(("scores",)), field="scores",
+                expected="exactly the scores " + " and ".join(SCORES),
+                found=", ".join(md.scores) or "none",
+            )
+        )
+    for name in md.scores:
+        if md.scores[name].bands is None:
+            errors.append(
+                LoadError("missing-field", doc.file, line=doc.line_of(("scores", name)),
+                          field=f"scores.{name}.bands", expected="five band names",
+                          found="nothing")
+            )
+    clash = set(md.scores) & set(md.dimensions)
+    for name in sorted(clash):
+        errors.append(
+            LoadError("duplicate-target", doc.file, line=doc.line_of(("dimensions", name)),
+                      field=f"dimensions.{name}", detail="a dimension cannot share a score's name")
+        )
+    if errors:
+        raise LoadErrors(errors)
+
+    def to_def(name: str, sd: ScoreDoc, is_dimension: bool) -> ScoreDef:
+        return ScoreDef(name, sd.title, sd.base, sd.bands or DEFAULT_DIMENSION_BANDS, is_dimension)
+
+    return (
+        {n: to_def(n, sd, False) for n, sd in md.scores.items()},
+        {n: to_def(n, sd, True) for n, sd in md.dimensions.items()},
+    )
+
+
+def _load_catalog(path: Path) -> CatalogFile:
+    doc = load_document(path)
+    cat = parse_as(doc, CatalogFile, "with a 'sources' list")
+    ids: dict[str, int] = {}
+    for i, entry in enumerate(cat.sources):
+        if entry.id in ids:
+            raise LoadError(
+                "duplicate-source", doc.file, line=doc.line_of(("sources", i, "id")),
+                field=f"sources[{i}].id", detail=f"the source id '{entry.id}' appears twice",
+            )
+        ids[entry.id] = i
+    return cat
+
+
+def _load_rule_file(path: Path) -> tuple[Document, RuleFileDoc]:
+    doc = load_document(path)
+    return doc, parse_as(doc, RuleFileDoc, "with 'dimension' and 'rules'")
+
+
+def _unknown(doc: Document, at: tuple, field: str, value: Any, known, code: str,
+             expected: str) -> LoadError:
+    close = suggest(str(value), known)
+    return LoadError(
+        code, doc.file, line=doc.line_of(at), field=field, expected=expected,
+        found=describe_found(value), hint=f"did you mean '{close[0]}'?" if close else None,
+    )
+
+
+def _build_rule(
+    doc: Document,
+    at: tuple,
+    rd: RuleDoc,
+    dimension: str,
+    targets: dict[str, ScoreDef],
+    groups: dict[str, Group],
+    catalog: Catalog,
+    errors: list[LoadError],
+) -> Rule | None:
+    before = len(errors)
+    name = f"rule '{rd.id}'"
+    line = doc.line_of(at)
+    for target in rd.points:
+        if target not in targets:
+            errors.append(_unknown(doc, at + ("points", target), f"{name} points", target, targets,
+                                   "unknown-target", "a score or dimension from model.yaml"))
+        elif target not in SCORES and target != dimension:
+            errors.append(
+                LoadError(
+                    "foreign-dimension", doc.file, line=doc.line_of(at + ("points", target)),
+                    field=f"{name} points.{target}",
+                    detail=f"a rule of the {dimension} file may feed {dimension} and the "
+                    f"scores ({', '.join(SCORES)}), not another dimension",
+                    hint="move the rule to that dimension's file",
+                )
+            )
+    for target, pts in rd.points.items():
+        if pts == 0 or abs(pts) > 100:
+            errors.append(
+                LoadError(
+                    "bad-points", doc.file, line=doc.line_of(at + ("points", target)),
+                    field=f"{name} points.{target}",
+                    expected="a whole number from -100 to 100 other than 0", found=str(pts),
+                )
+            )
+    if rd.group is not None and rd.group not in groups:
+        errors.append(_unknown(doc, at + ("group",), f"{name} group", rd.group, groups,
+                               "unknown-group", "a group declared under 'groups:'"))
+    src = rd.source
+    entry = catalog.entries.get(src.id)
+    problem = catalog.citation_problem(src.id, src.section)
+    if problem:
+        code, message = problem
+        errors.append(LoadError(code, doc.file, line=doc.line_of(at + ("source",)),
+                                field=f"{name} source", detail=message))
+    elif entry is not None and entry.kind == SourceKind.DOCUMENT and src.section is None:
+        errors.append(
+            LoadError(
+                "missing-section", doc.file, line=doc.line_of(at + ("source",)),
+                field=f"{name} source.section", expected=f"one of {', '.join(entry.sections)}",
+                found="nothing",
+            )
+        )
+    when = _parse_condition(doc, at + ("when",), rd.when, name, errors)
+    if len(errors) > before or when is None:
+        return None
+    return Rule(
+        id=rd.id,
+        title=rd.title,
+        dimension=dimension,
+        points=tuple(sorted(rd.points.items())),
+        when=when,
+        nnf=normalize(when),
+        rationale=" ".join(rd.rationale.split()),
+        source=SourceRef(src.id, src.section),
+        group=rd.group,
+        file=doc.file,
+        line=line,
+    )
+
+
+_COMBINATORS = ("all", "any", "not")
+
+
+def _parse_condition(
+    doc: Document, at: tuple, data: Any, name: str, errors: list[LoadError]
+) -> Condition | None:
+    where = f"{name} condition"
+
+    def fail(code: str, **kw: Any) -> None:
+        errors.append(LoadError(code, doc.file, line=doc.line_of(at), field=where, **kw))
+
+    if not isinstance(data, dict):
+        fail("bad-condition", expected="a mapping: {field: ..., <operator>: ...}, "
+             "{all: [...]}, {any: [...]} or {not: {...}}", found=describe_found(data))
+        return None
+    combinators = [k for k in data if k in _COMBINATORS]
+    if combinators:
+        if len(data) != 1:
+            fail("bad-condition", expected=f"'{combinators[0]}' alone in its mapping",
+                 found="also " + ", ".join(f"'{k}'" for k in data if k != combinators[0]))
+            return None
+        key = combinators[0]
+        body = data[key]
+        if key == "not":
+            inner = _parse_condition(doc, at + ("not",), body, name, errors)
+            return Not(inner) if inner is not None else None
+        if not isinstance(body, list) or not body:
+            fail("bad-condition", expected=f"a non-empty list under '{key}'",
+                 found=describe_found(body) if body != [] else "an empty list")
+            return None
+        items = [_parse_condition(doc, at + (key, i), c, name, errors) for i, c in enumerate(body)]
+        if any(c is None for c in items):
+            return None
+        return (All if key == "all" else AnyOf)(tuple(items))  # type: ignore[arg-type]
+
+    if "field" not in data:
+        unknown = [str(k) for k in data if k not in OPERATORS]
+        close = suggest(unknown[0], [*_COMBINATORS, "field"]) if unknown else []
+        fail("bad-condition", expected="'field' and one operator, or all/any/not",
+             found=", ".join(f"'{k}'" for k in data) or "an empty mapping",
+             hint=f"did you mean '{close[0]}'?" if close else None)
+        return None
+    path = data["field"]
+    specs = field_specs()
+    if not isinstance(path, str) or path not in specs:
+        errors.append(_unknown(doc, at + ("field",), where, path, specs, "unknown-field",
+                               "a profile field path such as 'commitment.tier'"))
+        return None
+    spec = specs[path]
+    ops = [k for k in data if k != "field"]
+    unknown_ops = [k for k in ops if k not in OPERATORS]
+    if unknown_ops:
+        bad = unknown_ops[0]
+        close = suggest(str(bad), OPERATORS)
+        errors.append(LoadError(
+            "unknown-operator", doc.file, line=doc.line_of(at + (bad,)), field=where,
+            expected="one of " + ", ".join(OPERATORS), found=f"'{bad}'",
+            hint=f"did you mean '{close[0]}'?" if close else None))
+        return None
+    if len(ops) != 1:
+        fail("bad-condition", expected="exactly one operator beside 'field'",
+             found=", ".join(ops) if ops else "none")
+        return None
+    op_name = ops[0]
+    op = OPERATORS[op_name]
+    value = data[op_name]
+    vat = at + (op_name,)
+
+    def bad_value(expected: str, found: Any, code: str = "bad-value", hint: str | None = None):
+        errors.append(LoadError(code, doc.file, line=doc.line_of(vat), field=f"{where} {path}",
+                                expected=expected, found=describe_found(found), hint=hint))
+
+    if op == "present":
+        if not isinstance(value, bool):
+            bad_value("true or false", value)
+            return None
+        return Cmp(path, "present" if value else "absent")
+    if op in ORDERING and not spec.numeric:
+        errors.append(LoadError(
+            "bad-operator", doc.file, line=doc.line_of(vat), field=f"{where} {path}",
+            detail=f"'{op_name}' compares numbers, and this field is {spec.kind}",
+            hint="use equals, not_equals or in"))
+        return None
+    candidates = value if op == "in" else [value]
+    if op == "in" and (not isinstance(value, list) or not value):
+        bad_value(f"a non-empty list of values, each {spec.describe()}", value)
+        return None
+    for v in candidates:
+        if not spec.accepts(v):
+            code = "unknown-enum-value" if spec.kind == "enum" and isinstance(v, str) else "bad-value"
+            close = suggest(v, spec.values) if spec.kind == "enum" and isinstance(v, str) else []
+            bad_value(spec.describe(), v, code, f"did you mean '{close[0]}'?" if close else None)
+            return None
+    if op == "in":
+        return Cmp(path, "in", tuple(dict.fromkeys(value)))
+    return Cmp(path, op, value)

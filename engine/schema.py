@@ -1,0 +1,156 @@
+"""The profile fields a rule may read, derived once from the pydantic model.
+
+Rules name fields by dotted path (``dependence.arms_russia_share``). This module
+turns the :class:`~engine.profile.Profile` model into one :class:`FieldSpec`
+per such path, so the rule loader checks paths and values against the model,
+the compiler knows the key each field has in the asserted fact, and property
+tests know what values exist.
+"""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from dataclasses import dataclass
+from enum import Enum
+from functools import cache
+from typing import Any
+
+from annotated_types import Ge, Le
+from pydantic import BaseModel
+
+from .profile import SECTIONS, Fact, Profile
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    path: str  # "section.name"
+    kind: str  # "enum" | "bool" | "int" | "number" | "text"
+    values: tuple[str, ...] = ()  # enum values, in declaration order
+    ge: float | None = None
+    le: float | None = None
+    decimals: int | None = None
+    required: bool = False
+    doc: str = ""
+
+    @property
+    def fact_key(self) -> str:
+        # durable_rules reads "a.b" as a path into nested objects; the fact is flat.
+        return self.path.replace(".", "__")
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in ("int", "number")
+
+    def describe(self) -> str:
+        """What a valid value of this field looks like, for error messages."""
+        if self.kind == "enum":
+            return "one of " + ", ".join(f"'{v}'" for v in self.values)
+        if self.kind == "bool":
+            return "true or false"
+        if self.kind == "text":
+            return "text"
+        what = "a whole number" if self.kind == "int" else "a number"
+        if self.ge is not None and self.le is not None:
+            what += f" from {_num(self.ge)} to {_num(self.le)}"
+        if self.decimals is not None:
+            what += f" with at most {self.decimals} decimal places"
+        return what
+
+    def accepts(self, value: Any) -> bool:
+        """Whether ``value`` is a valid value of this field (as a rule threshold)."""
+        if self.kind == "enum":
+            return isinstance(value, str) and value in self.values
+        if self.kind == "bool":
+            return isinstance(value, bool)
+        if self.kind == "text":
+            return isinstance(value, str)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        if self.kind == "int" and not isinstance(value, int):
+            return False
+        if value != value:  # NaN
+            return False
+        if self.ge is not None and value < self.ge:
+            return False
+        if self.le is not None and value > self.le:
+            return False
+        if self.decimals is not None and round(value, self.decimals) != value:
+            return False
+        return True
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def optional_inner(annotation: Any) -> tuple[Any, bool]:
+    args = typing.get_args(annotation)
+    if type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        return rest[0], False
+    return annotation, True
+
+
+def _leaf(path: str, fact_cls: type[BaseModel], required: bool, doc: str) -> FieldSpec:
+    info = fact_cls.model_fields["value"]
+    inner = info.annotation
+    ge = le = None
+    decimals = None
+    for meta in info.metadata:
+        if isinstance(meta, Ge):
+            ge = meta.ge
+        elif isinstance(meta, Le):
+            le = meta.le
+        elif getattr(getattr(meta, "func", None), "__name__", "") == "_two_decimals":
+            decimals = 2
+    if isinstance(inner, type) and issubclass(inner, Enum):
+        return FieldSpec(path, "enum", tuple(m.value for m in inner), required=required, doc=doc)
+    if inner is bool:
+        return FieldSpec(path, "bool", required=required, doc=doc)
+    if inner is int:
+        return FieldSpec(path, "int", ge=ge, le=le, required=required, doc=doc)
+    if inner is float:
+        return FieldSpec(path, "number", ge=ge, le=le, decimals=decimals, required=required, doc=doc)
+    if inner is str:
+        return FieldSpec(path, "text", required=required, doc=doc)
+    raise TypeError(f"profile field {path} has a type rules cannot read: {inner!r}")
+
+
+@cache
+def field_specs() -> dict[str, FieldSpec]:
+    """Every rule-readable field of a profile, by dotted path, in model order."""
+    out: dict[str, FieldSpec] = {}
+    for section, model in SECTIONS.items():
+        for name, info in model.model_fields.items():
+            annotation, required = optional_inner(info.annotation)
+            if not (isinstance(annotation, type) and issubclass(annotation, Fact)):
+                raise TypeError(f"profile field {section}.{name} is not a Fact")
+            path = f"{section}.{name}"
+            out[path] = _leaf(path, annotation, required, info.description or "")
+    return out
+
+
+def suggest(word: str, choices: typing.Iterable[str], n: int = 3) -> list[str]:
+    return difflib.get_close_matches(word, list(choices), n=n, cutoff=0.6)
+
+
+def flatten(profile: Profile) -> dict[str, Any]:
+    """The profile's known facts by dotted path; unknown fields are left out, never None."""
+    out: dict[str, Any] = {}
+    for section in SECTIONS:
+        part = getattr(profile, section)
+        for name in type(part).model_fields:
+            fact = getattr(part, name)
+            if fact is not None:
+                value = fact.value
+                out[f"{section}.{name}"] = value.value if isinstance(value, Enum) else value
+    return out
+
+
+def fact_of(profile: Profile, path: str) -> Fact | None:
+    section, name = path.split(".", 1)
+    return getattr(getattr(profile, section), name)
+
+
+__all__ = ["FieldSpec", "field_specs", "flatten", "fact_of", "suggest", "Profile"]

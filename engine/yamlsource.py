@@ -1,0 +1,188 @@
+"""Reading YAML files as plain data, with the line of every value.
+
+ruamel.yaml parses and resolves scalars; this module adds the project's policy:
+only the standard scalar, sequence and mapping tags (no tag may build a Python
+object), no anchors reused as aliases (an alias bomb costs nothing to write and
+an exponential amount to walk), no duplicate keys, no binary or empty files.
+Every problem is a :class:`~engine.errors.LoadError` naming the file and line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .errors import LoadError
+
+MAX_BYTES = 1_000_000
+
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {f"{_TAG}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass
+class Document:
+    """A parsed file: its data and the line (1-based) where each path starts."""
+
+    file: str
+    data: Any
+    lines: dict[Path_, int]
+
+    def line_of(self, path: Path_) -> int | None:
+        """The line of ``path`` or, when it is absent, of its nearest present parent."""
+        p = tuple(path)
+        while p:
+            if p in self.lines:
+                return self.lines[p]
+            p = p[:-1]
+        return self.lines.get((), None)
+
+
+def _yaml() -> YAML:
+    y = YAML(typ="safe", pure=True)
+    y.allow_duplicate_keys = True  # we report duplicates ourselves, with both lines
+    return y
+
+
+def read_text(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise LoadError("file-not-found", path, detail="no such file") from None
+    except IsADirectoryError:
+        raise LoadError("not-a-file", path, detail="this is a directory, not a YAML file") from None
+    except OSError as exc:
+        raise LoadError("unreadable", path, detail=f"cannot be read ({exc.strerror})") from None
+    if len(raw) > MAX_BYTES:
+        raise LoadError(
+            "file-too-large", path, expected=f"at most {MAX_BYTES:,} bytes", found=f"{len(raw):,}"
+        )
+    if b"\x00" in raw:
+        raise LoadError(
+            "binary-file", path, expected="a UTF-8 YAML text file", found="binary data (NUL bytes)"
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LoadError(
+            "binary-file",
+            path,
+            expected="a UTF-8 YAML text file",
+            found=f"bytes that are not UTF-8 (at offset {exc.start})",
+        ) from None
+
+
+def load_document(path: str | Path, text: str | None = None) -> Document:
+    path = Path(path)
+    if text is None:
+        text = read_text(path)
+    if not text.strip():
+        raise LoadError("empty-file", path, expected="a YAML mapping", found="an empty file")
+    y = _yaml()
+    try:
+        root = y.compose(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = " ".join(str(exc.problem or exc.context or "syntax error").split())
+        raise LoadError(
+            "yaml-syntax", path, line=line, detail=f"the file is not valid YAML: {problem}"
+        ) from None
+    except YAMLError as exc:  # ruamel's composer raises unmarked errors for a few inputs
+        raise LoadError(
+            "yaml-syntax", path, detail=f"the file is not valid YAML: {' '.join(str(exc).split())}"
+        ) from None
+    if root is None:
+        raise LoadError("empty-file", path, expected="a YAML mapping", found="no document")
+    builder = _Builder(path, y)
+    data = builder.build(root, ())
+    return Document(str(path), data, builder.lines)
+
+
+class _Builder:
+    def __init__(self, path: Path, y: YAML) -> None:
+        self.path = path
+        self.constructor = y.constructor
+        self.lines: dict[Path_, int] = {}
+        self.seen: set[int] = set()
+
+    def fail(self, code: str, node: Node, **kw: Any) -> LoadError:
+        return LoadError(code, self.path, line=node.start_mark.line + 1, **kw)
+
+    def build(self, node: Node, at: Path_) -> Any:
+        if id(node) in self.seen:
+            raise self.fail(
+                "yaml-alias",
+                node,
+                detail="an anchor is reused through an alias (*name)",
+                hint="write the value out; aliases are not accepted in latticework files",
+            )
+        self.seen.add(id(node))
+        self.lines[at] = node.start_mark.line + 1
+        if isinstance(node, MappingNode):
+            self._check_tag(node, f"{_TAG}map", at)
+            out: dict[str, Any] = {}
+            key_lines: dict[Any, int] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, ScalarNode) or key_node.tag not in _SCALAR_TAGS:
+                    raise self.fail(
+                        "yaml-key", key_node, expected="a plain key", found="a complex key"
+                    )
+                key = self._scalar(key_node, at)
+                if not isinstance(key, str):
+                    # keys like 2022 or true are kept as text; the schema decides what they mean
+                    key = key_node.value
+                if key in key_lines:
+                    raise self.fail(
+                        "duplicate-key",
+                        key_node,
+                        field=_dotted(at + (key,)),
+                        detail=f"the key appears twice (first at line {key_lines[key]})",
+                    )
+                key_lines[key] = key_node.start_mark.line + 1
+                out[key] = self.build(value_node, at + (key,))
+                self.lines[at + (key,)] = key_node.start_mark.line + 1
+            return out
+        if isinstance(node, SequenceNode):
+            self._check_tag(node, f"{_TAG}seq", at)
+            return [self.build(item, at + (i,)) for i, item in enumerate(node.value)]
+        return self._scalar(node, at)
+
+    def _check_tag(self, node: Node, tag: str, at: Path_) -> None:
+        if node.tag != tag:
+            raise self._tag_error(node, at)
+
+    def _tag_error(self, node: Node, at: Path_) -> LoadError:
+        return self.fail(
+            "yaml-tag",
+            node,
+            field=_dotted(at) or None,
+            expected="plain YAML values (no tags)",
+            found=f"the tag '{node.tag}'",
+            hint="tags that build objects are never accepted",
+        )
+
+    def _scalar(self, node: ScalarNode, at: Path_) -> Any:
+        if node.tag not in _SCALAR_TAGS:
+            raise self._tag_error(node, at)
+        try:
+            value = self.constructor.construct_object(node, deep=True)
+        except (YAMLError, ValueError) as exc:
+            raise self.fail(
+                "yaml-value", node, field=_dotted(at) or None, detail=" ".join(str(exc).split())
+            ) from None
+        return value
+
+
+def _dotted(path: Path_) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
