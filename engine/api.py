@@ -160,3 +160,33 @@ class Engine:
         errors += [ErrorOut(source=e.source, message=e.message, code=e.code) for e in eval_errors]
         errors.sort(key=lambda e: (e.source, e.message))
         return BatchResult(ruleset=self.info, results=results, errors=errors)
+
+
+def validate(
+    rules_dir: str | Path | None = None, profiles_dir: str | Path | None = None
+) -> tuple[int, int, list[str]]:
+    """Check every rule file and every profile; (rules, profiles, problems), all at once.
+
+    Profiles are also scored, so that a profile that trips an exclusive or
+    required group is reported here rather than at the first ``score``.
+    """
+    rules_dir = Path(rules_dir or bundled_dir("rules"))
+    profiles_dir = Path(profiles_dir or bundled_dir("profiles"))
+    problems: list[str] = []
+    engine: Engine | None = None
+    try:
+        engine = Engine(load_ruleset(rules_dir), evaluator="reference")
+    except LoadErrors as many:
+        problems += [e.message for e in many.errors]
+    except LoadError as one:
+        problems.append(one.message)
+    catalog = engine.ruleset.catalog if engine else None
+    try:
+        loaded, errors = load_profiles(profiles_dir, catalog)
+    except LoadError as one:
+        return (len(engine.ruleset.rules) if engine else 0), 0, problems + [one.message]
+    problems += [e.message for e in errors]
+    if engine is not None:
+        _, eval_errors = engine.score_many(loaded)
+        problems += [f"{e.source}: {e.message}" for e in eval_errors]
+    return (len(engine.ruleset.rules) if engine else 0), len(loaded), problems

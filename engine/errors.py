@@ -86,18 +86,15 @@ class LoadError(InputError):
     @property
     def reason(self) -> str:
         """The message without its location, for reports that show the file separately."""
-        parts: list[str] = []
-        if self.field:
-            parts.append(f"field '{self.field}':")
-        if self.detail:
-            parts.append(self.detail.rstrip(".") + ("" if self.expected else "."))
+        clauses = [c.rstrip(".") for c in (self.detail,) if c]
         if self.expected is not None:
-            lead = "; expected" if self.detail else "expected"
-            parts.append(f"{lead} {self.expected}, found {self.found}.")
+            clauses.append(f"expected {self.expected}, found {self.found}")
         if self.hint:
-            parts.append(self.hint.rstrip(".") + ".")
-        parts.append(f"[{self.code}]")
-        return " ".join(parts)
+            clauses.append(self.hint.rstrip("."))
+        text = "; ".join(clauses)
+        if self.field:
+            text = f"field '{self.field}': {text}"
+        return f"{text} [{self.code}]"
 
     @property
     def message(self) -> str:
@@ -113,6 +110,8 @@ class LoadErrors(InputError):
 
     @property
     def message(self) -> str:
+        if len(self.errors) == 1:
+            return self.errors[0].message
         n = len(self.errors)
         head = f"{n} problem{'s' if n != 1 else ''} found:"
         return "\n".join([head, *(f"- {e.message}" for e in self.errors)])

@@ -2,8 +2,8 @@
 
 ruamel.yaml parses and resolves scalars; this module adds the project's policy:
 only the standard scalar, sequence and mapping tags (no tag may build a Python
-object), no anchors reused as aliases (an alias bomb costs nothing to write and
-an exponential amount to walk), no duplicate keys, no binary or empty files.
+object), no aliases (an alias bomb costs nothing to write and an exponential
+amount to walk), no duplicate keys, no binary or empty files.
 Every problem is a :class:`~engine.errors.LoadError` naming the file and line.
 """
 
@@ -15,6 +15,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import LoadError
@@ -87,13 +88,18 @@ def load_document(path: str | Path, text: str | None = None) -> Document:
         raise LoadError("empty-file", path, expected="a YAML mapping", found="an empty file")
     y = _yaml()
     try:
+        _reject_aliases(path, y, text)
         root = y.compose(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = " ".join(str(exc.problem or exc.context or "syntax error").split())
+        context = ""
+        if exc.context and exc.context_mark is not None and exc.problem_mark is not None:
+            if exc.context_mark.line != exc.problem_mark.line:
+                context = f" ({exc.context}, which starts at line {exc.context_mark.line + 1})"
         raise LoadError(
-            "yaml-syntax", path, line=line, detail=f"the file is not valid YAML: {problem}"
+            "yaml-syntax", path, line=line, detail=f"the file is not valid YAML: {problem}{context}"
         ) from None
     except YAMLError as exc:  # ruamel's composer raises unmarked errors for a few inputs
         raise LoadError(
@@ -106,25 +112,28 @@ def load_document(path: str | Path, text: str | None = None) -> Document:
     return Document(str(path), data, builder.lines)
 
 
+def _reject_aliases(path: Path, y: YAML, text: str) -> None:
+    # Checked on the event stream, before any node exists: an alias bomb is refused
+    # at its first alias, with that alias's line.
+    for event in y.parse(text):
+        if isinstance(event, AliasEvent):
+            raise LoadError(
+                "yaml-alias", path, line=event.start_mark.line + 1,
+                detail=f"the alias *{event.anchor} reuses an anchored value",
+                hint="write the value out; anchors and aliases are not accepted in latticework files",
+            )
+
+
 class _Builder:
     def __init__(self, path: Path, y: YAML) -> None:
         self.path = path
         self.constructor = y.constructor
         self.lines: dict[Path_, int] = {}
-        self.seen: set[int] = set()
 
     def fail(self, code: str, node: Node, **kw: Any) -> LoadError:
         return LoadError(code, self.path, line=node.start_mark.line + 1, **kw)
 
     def build(self, node: Node, at: Path_) -> Any:
-        if id(node) in self.seen:
-            raise self.fail(
-                "yaml-alias",
-                node,
-                detail="an anchor is reused through an alias (*name)",
-                hint="write the value out; aliases are not accepted in latticework files",
-            )
-        self.seen.add(id(node))
         self.lines[at] = node.start_mark.line + 1
         if isinstance(node, MappingNode):
             self._check_tag(node, f"{_TAG}map", at)

@@ -1,0 +1,242 @@
+"""The ``latticework`` command line: each command calls the library and renders its result.
+
+Exit codes: 0 ok; 1 some profiles could not be scored; 2 bad usage or input.
+Only latticework's own errors become messages; anything else is a bug and keeps
+its traceback. ``--debug`` shows the traceback of ours too.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from .errors import LatticeworkError
+
+FORMATS_ONE = ("text", "json", "markdown")
+FORMATS_MANY = ("table", "json", "csv", "markdown")
+SORTS = ("deterrence", "alignment-risk", "key", "name")
+
+
+class CommandError(click.ClickException):
+    """One of our errors, shown as its message with the error's exit code."""
+
+    def __init__(self, error: LatticeworkError) -> None:
+        super().__init__(str(error))
+        self.exit_code = error.exit_code
+
+
+def handles_errors(fn: Callable) -> Callable:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except LatticeworkError as exc:
+            if click.get_current_context().find_root().params.get("debug"):
+                raise
+            raise CommandError(exc) from None
+
+    return wrapper
+
+
+def rules_option(fn: Callable) -> Callable:
+    return click.option(
+        "--rules", "rules_dir", type=click.Path(path_type=Path), default=None,
+        help="Rules directory (default: the bundled rules).",
+    )(fn)
+
+
+def profiles_option(fn: Callable) -> Callable:
+    return click.option(
+        "--profiles", "profiles_dir", type=click.Path(path_type=Path), default=None,
+        help="Profiles directory (default: the bundled profiles).",
+    )(fn)
+
+
+def evaluator_option(fn: Callable) -> Callable:
+    return click.option(
+        "--evaluator", type=click.Choice(["durable", "reference"]), default="durable",
+        show_default=True, help="durable_rules, or the pure-Python reference evaluator.",
+    )(fn)
+
+
+def output_option(fn: Callable) -> Callable:
+    return click.option(
+        "--output", "-o", type=click.Path(path_type=Path, dir_okay=False), default=None,
+        help="Write to this file (whole or not at all) instead of standard output.",
+    )(fn)
+
+
+def emit(text: str, output: Path | None) -> None:
+    """Print, or write a file atomically: a failure never leaves a partial file."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    directory = output.resolve().parent
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, output)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _engine(rules_dir: Path | None, evaluator: str = "durable"):
+    from .api import Engine
+
+    return Engine.load(rules_dir, evaluator=evaluator)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks for latticework's own errors too.")
+@click.version_option(package_name="latticework")
+def main(debug: bool) -> None:
+    """Score US alliances and security partnerships with transparent, cited rules."""
+
+
+@main.command()
+@click.argument("key_or_file")
+@click.option("--format", "fmt", type=click.Choice(FORMATS_ONE), default="text", show_default=True)
+@rules_option
+@profiles_option
+@evaluator_option
+@output_option
+@handles_errors
+def score(key_or_file: str, fmt: str, rules_dir: Path | None, profiles_dir: Path | None,
+          evaluator: str, output: Path | None) -> None:
+    """Score one profile, given by key (india@2022) or file, with its explanation."""
+    from . import explain
+
+    with _engine(rules_dir, evaluator) as engine:
+        lp = engine.find_profile(key_or_file, profiles_dir)
+        result = engine.score(lp.profile)
+        if fmt == "json":
+            text = explain.result_json(result)
+        elif fmt == "markdown":
+            text = explain.result_markdown(result, engine.ruleset)
+        else:
+            text = explain.result_text(result, engine.ruleset)
+    emit(text, output)
+
+
+@main.command(name="explain")
+@click.argument("key_or_file")
+@click.option("--all", "show_all", is_flag=True, help="Also list the rules that did not fire, "
+              "with the facts that kept each from firing.")
+@rules_option
+@profiles_option
+@evaluator_option
+@handles_errors
+def explain_cmd(key_or_file: str, show_all: bool, rules_dir: Path | None,
+                profiles_dir: Path | None, evaluator: str) -> None:
+    """Show the evaluation trace of one profile, rule by rule."""
+    from . import explain
+
+    with _engine(rules_dir, evaluator) as engine:
+        lp = engine.find_profile(key_or_file, profiles_dir)
+        result, trace = engine.trace(lp.profile)
+        emit(explain.trace_text(trace, result, show_all), None)
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(FORMATS_MANY), default="table",
+              show_default=True)
+@click.option("--sort", type=click.Choice(SORTS), default="deterrence", show_default=True,
+              help="Rank by this, highest score first.")
+@rules_option
+@profiles_option
+@evaluator_option
+@output_option
+@handles_errors
+def batch(fmt: str, sort: str, rules_dir: Path | None, profiles_dir: Path | None,
+          evaluator: str, output: Path | None) -> None:
+    """Score every profile and rank them; broken profiles are reported, the rest scored."""
+    from . import explain
+
+    with _engine(rules_dir, evaluator) as engine:
+        result = engine.batch(profiles_dir, sort=sort)
+        if fmt == "json":
+            text = explain.batch_json(result)
+        else:
+            text = explain.batch_table(result, engine.ruleset, fmt)
+    emit(text, output)
+    if result.errors:
+        if fmt != "json":
+            click.echo(explain.errors_text(result.errors), err=True, nl=False)
+        sys.exit(1)
+
+
+@main.command()
+@rules_option
+@profiles_option
+@handles_errors
+def validate(rules_dir: Path | None, profiles_dir: Path | None) -> None:
+    """Check every rule file and profile, and report all problems at once."""
+    from .api import validate as run_validate
+
+    n_rules, n_profiles, problems = run_validate(rules_dir, profiles_dir)
+    if problems:
+        click.echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found:", err=True)
+        for p in problems:
+            click.echo(f"- {p}", err=True)
+        sys.exit(2)
+    click.echo(f"ok: {n_rules} rules, {n_profiles} profiles")
+
+
+@main.group()
+def profiles() -> None:
+    """Inspect the profiles."""
+
+
+@profiles.command(name="list")
+@rules_option
+@profiles_option
+@handles_errors
+def profiles_list(rules_dir: Path | None, profiles_dir: Path | None) -> None:
+    """List the profiles: key, name, date, commitment tier."""
+    from tabulate import tabulate
+
+    from .explain import errors_text
+    from .results import ErrorOut
+
+    with _engine(rules_dir, "reference") as engine:
+        loaded, errors = engine.load_profiles(profiles_dir)
+    rows = [[lp.profile.key, lp.profile.name, lp.profile.as_of.isoformat(),
+             lp.profile.commitment.tier.value.value, lp.file] for lp in loaded]
+    emit(tabulate(rows, ["key", "name", "as of", "commitment", "file"], tablefmt="simple") + "\n",
+         None)
+    if errors:
+        outs = [ErrorOut(source=e.file, message=e.reason, code=e.code) for e in errors]
+        click.echo(errors_text(outs, "loaded"), err=True, nl=False)
+        sys.exit(1)
+
+
+@main.group()
+def rules() -> None:
+    """Inspect the rules."""
+
+
+@rules.command(name="list")
+@click.option("--format", "fmt", type=click.Choice(("table", "markdown", "json")),
+              default="table", show_default=True)
+@rules_option
+@handles_errors
+def rules_list(fmt: str, rules_dir: Path | None) -> None:
+    """List the rules: id, dimension, points, group, source."""
+    from .explain import rules_table
+    from .rules import load_ruleset
+
+    from .api import bundled_dir
+
+    emit(rules_table(load_ruleset(rules_dir or bundled_dir("rules")), fmt), None)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

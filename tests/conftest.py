@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from engine import Engine, bundled_dir
+
+# Default runs stay quick; LATTICEWORK_EXAMPLES raises the example count (e.g. nightly).
+settings.register_profile(
+    "default",
+    max_examples=int(os.environ.get("LATTICEWORK_EXAMPLES", "200")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("default")
+
+MINIMAL_PROFILE = """\
+country: testland
+name: Testland
+as_of: 2022-07-01
+commitment:
+  tier: bilateral-treaty
+"""
+
+
+@pytest.fixture(scope="session")
+def engine():
+    with Engine.load() as e:
+        yield e
+
+
+@pytest.fixture(scope="session")
+def reference_engine():
+    with Engine.load(evaluator="reference") as e:
+        yield e
+
+
+@pytest.fixture
+def rules_copy(tmp_path: Path) -> Path:
+    """A writable copy of the bundled rules, to plant problems in."""
+    dest = tmp_path / "rules"
+    shutil.copytree(bundled_dir("rules"), dest)
+    return dest
+
+
+@pytest.fixture
+def profiles_copy(tmp_path: Path) -> Path:
+    dest = tmp_path / "profiles"
+    shutil.copytree(bundled_dir("profiles"), dest)
+    return dest

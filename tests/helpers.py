@@ -1,0 +1,54 @@
+"""Small builders shared by the tests: profiles and throwaway rule directories."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+from typing import Any
+
+from . import yaml_writer
+
+from engine import Profile, bundled_dir
+
+DEFAULT_SOURCE = {"id": "partnerships-2022", "section": "introduction"}
+
+
+def minimal_profile(**sections: dict[str, Any]) -> Profile:
+    data: dict[str, Any] = {
+        "country": "testland",
+        "name": "Testland",
+        "as_of": dt.date(2022, 7, 1),
+        "commitment": {"tier": "none"},
+    }
+    for name, values in sections.items():
+        data[name] = {**data.get(name, {}), **values}
+    return Profile.model_validate(data)
+
+
+def write_rules(
+    tmp_path: Path,
+    rules: list[dict[str, Any]],
+    *,
+    dimension: str = "guarantee_strength",
+    groups: dict[str, Any] | None = None,
+) -> Path:
+    """A rules directory with the bundled model and catalog and one file of ``rules``."""
+    directory = tmp_path / "rules"
+    directory.mkdir(exist_ok=True)
+    for name in ("model.yaml", "sources.yaml"):
+        shutil.copy(bundled_dir("rules") / name, directory / name)
+    full = [
+        {
+            "title": r.get("title", r["id"]),
+            "rationale": "A rationale long enough for the loader.",
+            "source": DEFAULT_SOURCE,
+            **r,
+        }
+        for r in rules
+    ]
+    body: dict[str, Any] = {"dimension": dimension, "rules": full}
+    if groups:
+        body["groups"] = groups
+    yaml_writer.dump(body, directory / "test.yaml")
+    return directory
