@@ -94,10 +94,6 @@ class Not:
 Condition = Union[Cmp, All, AnyOf, Not]
 
 
-def _known(f: dict, k: str) -> bool:
-    return k in f
-
-
 _LEAF_TESTS = {
     "eq": lambda f, k, v: k in f and f[k] == v,
     "ne": lambda f, k, v: k in f and f[k] != v,
@@ -160,9 +156,10 @@ def matched_leaves(nnf: Condition, fact: dict[str, Any]) -> list[Cmp]:
     if isinstance(nnf, Cmp):
         return [nnf] if nnf.holds(fact) else []
     if isinstance(nnf, All):
-        return [leaf for c in nnf.items for leaf in matched_leaves(c, fact)]
+        parts = [matched_leaves(c, fact) for c in nnf.items]
+        return [leaf for part in parts for leaf in part] if all(parts) else []
     if isinstance(nnf, AnyOf):
-        return [leaf for c in nnf.items if holds(c, fact) for leaf in matched_leaves(c, fact)]
+        return [leaf for c in nnf.items for leaf in matched_leaves(c, fact)]
     raise TypeError("matched_leaves needs the normal form")
 
 

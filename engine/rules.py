@@ -238,10 +238,11 @@ def load_ruleset(directory: str | Path) -> RuleSet:
     model = attempt(_load_model, directory / MODEL_FILE)
     catalog_doc = attempt(_load_catalog, directory / CATALOG_FILE)
     catalog = Catalog(catalog_doc.sources if catalog_doc else ())
-    files = [f for f in (attempt(_load_rule_file, p) for p in rule_files(directory)) if f]
+    paths = rule_files(directory)
+    files = [f for f in (attempt(_load_rule_file, p) for p in paths) if f]
     if model is None or catalog_doc is None:
         raise LoadErrors(errors)
-    if not files:
+    if not paths:
         errors.append(
             LoadError(
                 "no-rules", directory, expected="at least one rule file (*.yaml)",

@@ -1,0 +1,76 @@
+"""The normal form keeps a condition's meaning, and ``not`` is the exact complement."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.conditions import All, AnyOf, Cmp, Not, holds, matched_leaves, normalize
+from engine.evaluator import compile_predicate
+
+FIELDS = {
+    "a.num": st.sampled_from([0, 10, 40, 40.01, 100]),
+    "a.tier": st.sampled_from(["x", "y", "z"]),
+    "a.flag": st.booleans(),
+}
+
+
+@st.composite
+def comparisons(draw):
+    field = draw(st.sampled_from(sorted(FIELDS)))
+    if field == "a.num":
+        op = draw(st.sampled_from(["eq", "ne", "lt", "le", "gt", "ge", "in", "present", "absent"]))
+    else:
+        op = draw(st.sampled_from(["eq", "ne", "in", "present", "absent"]))
+    if op in ("present", "absent"):
+        return Cmp(field, op)
+    if op == "in":
+        return Cmp(field, "in", tuple(draw(st.lists(FIELDS[field], min_size=1, max_size=3))))
+    return Cmp(field, op, draw(FIELDS[field]))
+
+
+conditions = st.recursive(
+    comparisons(),
+    lambda inner: st.one_of(
+        st.lists(inner, min_size=1, max_size=3).map(lambda xs: All(tuple(xs))),
+        st.lists(inner, min_size=1, max_size=3).map(lambda xs: AnyOf(tuple(xs))),
+        inner.map(Not),
+    ),
+    max_leaves=8,
+)
+
+
+@st.composite
+def facts(draw):
+    return {k: draw(v) for k, v in FIELDS.items() if draw(st.booleans())}
+
+
+@given(conditions, facts())
+def test_normal_form_keeps_the_meaning(cond, fact):
+    assert holds(normalize(cond), fact) == holds(cond, fact)
+
+
+@given(conditions, facts())
+def test_not_is_the_exact_complement(cond, fact):
+    assert holds(normalize(Not(cond)), fact) == (not holds(cond, fact))
+
+
+@given(conditions, facts())
+def test_compiled_predicate_agrees_with_the_definition(cond, fact):
+    assert compile_predicate(normalize(cond))(fact) == holds(cond, fact)
+
+
+@given(conditions, facts())
+def test_a_true_condition_names_its_supporting_facts(cond, fact):
+    nnf = normalize(cond)
+    leaves = matched_leaves(nnf, fact)
+    assert bool(leaves) == holds(nnf, fact)
+    assert all(leaf.holds(fact) for leaf in leaves)
+
+
+def test_comparisons_on_unknown_fields_are_false_but_present_false_is_true():
+    fact: dict = {}
+    for op, value in [("eq", 1), ("ne", 1), ("lt", 1), ("ge", 1), ("in", (1,)), ("not_in", (1,))]:
+        assert not Cmp("a.num", op, value).holds(fact)
+    assert Cmp("a.num", "absent").holds(fact)
+    assert holds(normalize(Not(Cmp("a.num", "eq", 1))), fact)

@@ -1,0 +1,67 @@
+"""Scores are base + points + an explicit adjustment; groups are enforced."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+
+from engine import Engine, GroupViolation
+
+from .helpers import minimal_profile, write_rules
+from .strategies import profiles
+
+TREATY = {"field": "commitment.tier", "equals": "bilateral-treaty"}
+
+
+def test_points_add_up_and_bounding_is_an_explicit_adjustment(tmp_path):
+    rules = write_rules(tmp_path, [
+        {"id": "big", "when": TREATY, "points": {"deterrence": 90, "guarantee_strength": 70}},
+        {"id": "bigger", "when": TREATY, "points": {"deterrence": 30}},
+        {"id": "minus", "when": TREATY, "points": {"alignment_risk": -50}},
+    ])
+    with Engine.load(rules) as e:
+        r = e.score(minimal_profile(commitment={"tier": "bilateral-treaty"}))
+    assert (r.deterrence.score, r.deterrence.adjustment) == (100, -20)
+    assert r.deterrence.band == "very-strong"
+    base = e.ruleset.scores["alignment_risk"].base
+    assert r.alignment_risk.score == 0 and r.alignment_risk.adjustment == 50 - base
+    assert r.dimensions["guarantee_strength"].score == 70
+    assert [c.rule for c in r.deterrence.contributions] == ["big", "bigger"]
+
+
+@pytest.mark.parametrize("score,band", [(0, "minimal"), (19, "minimal"), (20, "weak"),
+                                        (59, "moderate"), (60, "strong"), (80, "very-strong"),
+                                        (100, "very-strong")])
+def test_bands_are_twenty_points_wide(engine, score, band):
+    assert engine.ruleset.scores["deterrence"].band(score) == band
+
+
+def test_exclusive_group_firing_twice_is_an_error(tmp_path):
+    rules = write_rules(tmp_path, [
+        {"id": "one", "group": "g", "when": TREATY, "points": {"deterrence": 1}},
+        {"id": "two", "group": "g", "when": TREATY, "points": {"deterrence": 2}},
+    ], groups={"g": {"exclusive": True}})
+    with Engine.load(rules) as e, pytest.raises(GroupViolation, match="one, two"):
+        e.score(minimal_profile(commitment={"tier": "bilateral-treaty"}))
+
+
+def test_required_group_with_no_firing_is_an_error(tmp_path):
+    rules = write_rules(tmp_path, [
+        {"id": "one", "group": "g", "when": TREATY, "points": {"deterrence": 1}},
+    ], groups={"g": {"required": True}})
+    with Engine.load(rules) as e, pytest.raises(GroupViolation, match="required group 'g'"):
+        e.score(minimal_profile())
+
+
+@given(profiles())
+def test_every_result_adds_up_and_stays_in_bounds(engine, profile):
+    try:
+        r = engine.score(profile)
+    except GroupViolation:
+        return
+    for s in [r.deterrence, r.alignment_risk, *r.dimensions.values()]:
+        assert s.base + sum(c.points for c in s.contributions) + s.adjustment == s.score
+        assert 0 <= s.score <= 100
+        assert s.contributions == sorted(s.contributions, key=lambda c: (-c.points, c.rule))
+        for c in s.contributions:
+            assert c.matched, c.rule
