@@ -18,6 +18,7 @@ from .errors import (
     ErrorRecord,
     EvaluationError,
     LoadError,
+    LoadErrors,
     UnknownProfileError,
 )
 from .evaluator import EVALUATORS, Evaluator, ReferenceEvaluator

@@ -65,8 +65,10 @@ class LoadError(InputError):
         found: str | None = None,
         detail: str | None = None,
         hint: str | None = None,
+        subject: str | None = None,
     ) -> None:
         self.code = code
+        self.subject = subject
         self.location = Location(display_path(file), line)
         self.field = field
         self.expected = expected
@@ -94,11 +96,16 @@ class LoadError(InputError):
         text = "; ".join(clauses)
         if self.field:
             text = f"field '{self.field}': {text}"
+        if self.subject:
+            text = f"{self.subject}, {text}"
         return f"{text} [{self.code}]"
 
     @property
     def message(self) -> str:
         return f"{self.location}: {self.reason}"
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class LoadErrors(InputError):

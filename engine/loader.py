@@ -58,7 +58,7 @@ def translate(exc: ValidationError, doc: Document, model: type[BaseModel]) -> li
         # A bare fact value is wrapped as {"value": ...}: speak of the field, not of "value".
         shown = loc[:-1] if loc and loc[-1] == "value" else loc
         field = ".".join(str(p) for p in shown)
-        line = doc.line_of(shown)
+        line = doc.lines.get(loc) or doc.line_of(shown)
         spec = specs.get(field)
         kind = err["type"]
         found = describe_found(err.get("input"))
@@ -78,7 +78,7 @@ def translate(exc: ValidationError, doc: Document, model: type[BaseModel]) -> li
                 )
             )
         elif kind == "missing":
-            what = spec.describe() if spec else "a value"
+            what = spec.describe() if spec else _EXPECTED.get(str(shown[-1]), "a value")
             out.append(
                 LoadError(
                     "missing-field", doc.file, line=line, field=field, expected=what,
@@ -124,6 +124,7 @@ _EXPECTED = {
     "name": "the partner's name as text",
     "source": "a source id from rules/sources.yaml, optionally '#section'",
     "confidence": "one of 'stated-in-document', 'found-in-public-text', 'provisional'",
+    "commitment": "a mapping with at least 'tier'",
 }
 
 

@@ -39,7 +39,7 @@ from .conditions import OPERATORS, ORDERING, All, AnyOf, Cmp, Condition, Not, no
 from .errors import LoadError, LoadErrors
 from .loader import describe_found, parse_as
 from .schema import FieldSpec, field_specs, suggest
-from .yamlsource import Document, load_document
+from .yamlsource import Document, dotted, load_document
 
 MODEL_FILE = "model.yaml"
 CATALOG_FILE = "sources.yaml"
@@ -374,17 +374,16 @@ def _build_rule(
     errors: list[LoadError],
 ) -> Rule | None:
     before = len(errors)
-    name = f"rule '{rd.id}'"
     line = doc.line_of(at)
     for target in rd.points:
         if target not in targets:
-            errors.append(_unknown(doc, at + ("points", target), f"{name} points", target, targets,
+            errors.append(_unknown(doc, at + ("points", target), dotted(at + ("points", target)), target, targets,
                                    "unknown-target", "a score or dimension from model.yaml"))
         elif target not in SCORES and target != dimension:
             errors.append(
                 LoadError(
                     "foreign-dimension", doc.file, line=doc.line_of(at + ("points", target)),
-                    field=f"{name} points.{target}",
+                    field=dotted(at + ("points", target)),
                     detail=f"a rule of the {dimension} file may feed {dimension} and the "
                     f"scores ({', '.join(SCORES)}), not another dimension",
                     hint="move the rule to that dimension's file",
@@ -395,12 +394,12 @@ def _build_rule(
             errors.append(
                 LoadError(
                     "bad-points", doc.file, line=doc.line_of(at + ("points", target)),
-                    field=f"{name} points.{target}",
+                    field=dotted(at + ("points", target)),
                     expected="a whole number from -100 to 100 other than 0", found=str(pts),
                 )
             )
     if rd.group is not None and rd.group not in groups:
-        errors.append(_unknown(doc, at + ("group",), f"{name} group", rd.group, groups,
+        errors.append(_unknown(doc, at + ("group",), dotted(at + ("group",)), rd.group, groups,
                                "unknown-group", "a group declared under 'groups:'"))
     src = rd.source
     entry = catalog.entries.get(src.id)
@@ -408,16 +407,18 @@ def _build_rule(
     if problem:
         code, message = problem
         errors.append(LoadError(code, doc.file, line=doc.line_of(at + ("source",)),
-                                field=f"{name} source", detail=message))
+                                field=dotted(at + ("source",)), detail=message))
     elif entry is not None and entry.kind == SourceKind.DOCUMENT and src.section is None:
         errors.append(
             LoadError(
                 "missing-section", doc.file, line=doc.line_of(at + ("source",)),
-                field=f"{name} source.section", expected=f"one of {', '.join(entry.sections)}",
+                field=dotted(at + ("source", "section")), expected=f"one of {', '.join(entry.sections)}",
                 found="nothing",
             )
         )
-    when = _parse_condition(doc, at + ("when",), rd.when, name, errors)
+    when = _parse_condition(doc, at + ("when",), rd.when, errors)
+    for error in errors[before:]:
+        error.subject = f"rule '{rd.id}'"
     if len(errors) > before or when is None:
         return None
     return Rule(
@@ -439,9 +440,9 @@ _COMBINATORS = ("all", "any", "not")
 
 
 def _parse_condition(
-    doc: Document, at: tuple, data: Any, name: str, errors: list[LoadError]
+    doc: Document, at: tuple, data: Any, errors: list[LoadError]
 ) -> Condition | None:
-    where = f"{name} condition"
+    where = dotted(at)
 
     def fail(code: str, **kw: Any) -> None:
         errors.append(LoadError(code, doc.file, line=doc.line_of(at), field=where, **kw))
@@ -459,13 +460,13 @@ def _parse_condition(
         key = combinators[0]
         body = data[key]
         if key == "not":
-            inner = _parse_condition(doc, at + ("not",), body, name, errors)
+            inner = _parse_condition(doc, at + ("not",), body, errors)
             return Not(inner) if inner is not None else None
         if not isinstance(body, list) or not body:
             fail("bad-condition", expected=f"a non-empty list under '{key}'",
                  found=describe_found(body) if body != [] else "an empty list")
             return None
-        items = [_parse_condition(doc, at + (key, i), c, name, errors) for i, c in enumerate(body)]
+        items = [_parse_condition(doc, at + (key, i), c, errors) for i, c in enumerate(body)]
         if any(c is None for c in items):
             return None
         return (All if key == "all" else AnyOf)(tuple(items))  # type: ignore[arg-type]
@@ -480,7 +481,7 @@ def _parse_condition(
     path = data["field"]
     specs = field_specs()
     if not isinstance(path, str) or path not in specs:
-        errors.append(_unknown(doc, at + ("field",), where, path, specs, "unknown-field",
+        errors.append(_unknown(doc, at + ("field",), dotted(at + ("field",)), path, specs, "unknown-field",
                                "a profile field path such as 'commitment.tier'"))
         return None
     spec = specs[path]
@@ -504,7 +505,7 @@ def _parse_condition(
     vat = at + (op_name,)
 
     def bad_value(expected: str, found: Any, code: str = "bad-value", hint: str | None = None):
-        errors.append(LoadError(code, doc.file, line=doc.line_of(vat), field=f"{where} {path}",
+        errors.append(LoadError(code, doc.file, line=doc.line_of(vat), field=dotted(vat),
                                 expected=expected, found=describe_found(found), hint=hint))
 
     if op == "present":
@@ -514,7 +515,7 @@ def _parse_condition(
         return Cmp(path, "present" if value else "absent")
     if op in ORDERING and not spec.numeric:
         errors.append(LoadError(
-            "bad-operator", doc.file, line=doc.line_of(vat), field=f"{where} {path}",
+            "bad-operator", doc.file, line=doc.line_of(vat), field=dotted(vat),
             detail=f"'{op_name}' compares numbers, and this field is {spec.kind}",
             hint="use equals, not_equals or in"))
         return None

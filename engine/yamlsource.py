@@ -152,7 +152,7 @@ class _Builder:
                     raise self.fail(
                         "duplicate-key",
                         key_node,
-                        field=_dotted(at + (key,)),
+                        field=dotted(at + (key,)),
                         detail=f"the key appears twice (first at line {key_lines[key]})",
                     )
                 key_lines[key] = key_node.start_mark.line + 1
@@ -172,7 +172,7 @@ class _Builder:
         return self.fail(
             "yaml-tag",
             node,
-            field=_dotted(at) or None,
+            field=dotted(at) or None,
             expected="plain YAML values (no tags)",
             found=f"the tag '{node.tag}'",
             hint="tags that build objects are never accepted",
@@ -185,12 +185,12 @@ class _Builder:
             value = self.constructor.construct_object(node, deep=True)
         except (YAMLError, ValueError) as exc:
             raise self.fail(
-                "yaml-value", node, field=_dotted(at) or None, detail=" ".join(str(exc).split())
+                "yaml-value", node, field=dotted(at) or None, detail=" ".join(str(exc).split())
             ) from None
         return value
 
 
-def _dotted(path: Path_) -> str:
+def dotted(path: Path_) -> str:
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
