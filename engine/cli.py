@@ -190,6 +190,40 @@ def validate(rules_dir: Path | None, profiles_dir: Path | None) -> None:
     click.echo(f"ok: {n_rules} rules, {n_profiles} profiles")
 
 
+@main.command()
+@click.option("--file", "calibration_file", type=click.Path(path_type=Path), default=None,
+              help="Calibration file (default: calibration.yaml in the rules directory).")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text",
+              show_default=True)
+@rules_option
+@profiles_option
+@handles_errors
+def calibrate(calibration_file: Path | None, fmt: str, rules_dir: Path | None,
+              profiles_dir: Path | None) -> None:
+    """Check the source documents' judgments against the scores; exit 1 if any fails."""
+    import json
+
+    from .calibration import load_calibration, run_calibration
+    from .rules import CALIBRATION_FILE
+
+    with _engine(rules_dir) as engine:
+        path = calibration_file or Path(engine.ruleset.directory) / CALIBRATION_FILE
+        outcomes = run_calibration(engine, load_calibration(path, engine), profiles_dir)
+    failed = [o for o in outcomes if not o.holds]
+    if fmt == "json":
+        text = json.dumps([o.model_dump() for o in outcomes], indent=2, ensure_ascii=False) + "\n"
+    else:
+        lines = []
+        for o in outcomes:
+            lines.append(f"{'holds ' if o.holds else 'FAILS '} {o.id}: {o.claim} [{o.source}]")
+            lines += [f"        {'ok  ' if c.holds else 'NOT '} {c.text}" for c in o.checks]
+        lines.append(f"{len(outcomes) - len(failed)} of {len(outcomes)} judgments hold")
+        text = "\n".join(lines) + "\n"
+    emit(text, None)
+    if failed:
+        sys.exit(1)
+
+
 @main.group()
 def profiles() -> None:
     """Inspect the profiles."""

@@ -4,6 +4,8 @@ A rules directory holds
 
 * ``model.yaml``: the two scores and the dimensions, with their bases and bands;
 * ``sources.yaml``: the catalog of what may be cited;
+* ``calibration.yaml``: the documents' judgments the scores must reproduce
+  (see :mod:`engine.calibration`);
 * any number of rule files, one dimension each::
 
     dimension: guarantee_strength
@@ -43,6 +45,7 @@ from .yamlsource import Document, dotted, load_document
 
 MODEL_FILE = "model.yaml"
 CATALOG_FILE = "sources.yaml"
+CALIBRATION_FILE = "calibration.yaml"
 SCORES = ("deterrence", "alignment_risk")
 DEFAULT_DIMENSION_BANDS = ("very-low", "low", "medium", "high", "very-high")
 
@@ -213,7 +216,9 @@ def rule_files(directory: Path) -> list[Path]:
     return sorted(
         p
         for p in directory.iterdir()
-        if p.is_file() and p.suffix in (".yaml", ".yml") and p.name not in (MODEL_FILE, CATALOG_FILE)
+        if p.is_file()
+        and p.suffix in (".yaml", ".yml")
+        and p.name not in (MODEL_FILE, CATALOG_FILE, CALIBRATION_FILE)
     )
 
 
