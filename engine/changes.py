@@ -47,6 +47,11 @@ def apply_changes(profile: Profile, changes: Mapping[str, Any], origin: str = "-
                 "unknown-field", origin, field=path, detail="no such profile field",
                 hint=f"did you mean '{close[0]}'?" if close else None,
             )
+        if "." not in path:  # an identity field such as region: a bare value
+            data[path] = value
+            if value is None:
+                data.pop(path)
+            continue
         section, name = path.split(".")
         part = data.setdefault(section, {})
         if value is None:

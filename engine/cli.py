@@ -272,5 +272,55 @@ def rules_list(fmt: str, rules_dir: Path | None) -> None:
     emit(rules_table(load_ruleset(rules_dir or bundled_dir("rules")), fmt), None)
 
 
+@rules.command(name="check")
+@rules_option
+@handles_errors
+def rules_check(rules_dir: Path | None) -> None:
+    """Prove what can be proved about the rules: dead, overlapping, masked, gaps, monotone."""
+    from .api import bundled_dir
+    from .checker import check_rules
+    from .rules import load_ruleset
+
+    ruleset = load_ruleset(rules_dir or bundled_dir("rules"))
+    findings = check_rules(ruleset)
+    for f in findings:
+        click.echo(f.text())
+    declared = sum(len(t.monotone) for t in ruleset.targets.values())
+    errors = [f for f in findings if f.severity == "error"]
+    click.echo(f"{len(ruleset.rules)} rules, {len(ruleset.groups)} groups, {declared} monotone "
+               f"declarations checked: {len(errors)} error{'s' if len(errors) != 1 else ''}")
+    if errors:
+        sys.exit(1)
+
+
+@rules.command(name="coverage")
+@rules_option
+@profiles_option
+@handles_errors
+def rules_coverage(rules_dir: Path | None, profiles_dir: Path | None) -> None:
+    """Which rules fire on the profiles, how often, and which never do."""
+    from tabulate import tabulate
+
+    from .checker import coverage
+
+    with _engine(rules_dir, "reference") as engine:
+        loaded, errors = engine.load_profiles(profiles_dir)
+        fired = [engine.fired(lp.profile) for lp in loaded]
+        counts = coverage(engine.ruleset, fired)
+    rows = [[rid, n] for rid, n in counts]
+    never = [rid for rid, n in counts if n == 0]
+    text = tabulate(rows, ["rule", f"profiles fired (of {len(loaded)})"], tablefmt="simple")
+    text += f"\n{len(counts) - len(never)} of {len(counts)} rules fire on some profile"
+    text += (f"; never fired: {', '.join(never)}" if never else "") + "\n"
+    emit(text, None)
+    if errors:
+        from .explain import errors_text
+        from .results import ErrorOut
+
+        outs = [ErrorOut(source=e.file, message=e.reason, code=e.code) for e in errors]
+        click.echo(errors_text(outs, "loaded"), err=True, nl=False)
+        sys.exit(1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -32,7 +32,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
@@ -61,11 +61,22 @@ class _Strict(BaseModel):
 # --- file shapes (pydantic) ------------------------------------------------------------------
 
 
+class MonotoneDoc(_Strict):
+    """A declared intent: changing ``field`` one way never moves the score the other way."""
+
+    field: Text
+    direction: Literal["increasing", "decreasing"]
+    # for enum fields: the values from low to high; a list in the list holds values of equal rank
+    order: tuple[StrictStr | tuple[StrictStr, ...], ...] | None = None
+    why: StrictStr | None = None
+
+
 class ScoreDoc(_Strict):
     title: Text
     base: Annotated[StrictInt, Field(ge=0, le=100)] = 0
     bands: Annotated[tuple[ID, ...], Field(min_length=5, max_length=5)] | None = None
     description: StrictStr | None = None
+    monotone: tuple[MonotoneDoc, ...] = ()
 
 
 class ModelDoc(_Strict):
@@ -92,6 +103,8 @@ class RuleDoc(_Strict):
     rationale: Annotated[StrictStr, Field(min_length=10)]
     source: SourceRefDoc
     group: ID | None = None
+    # what the rationale claims each target's points do; `rules check` holds the points to it
+    direction: dict[TargetId, Literal["raises", "lowers"]] = {}
 
 
 class RuleFileDoc(_Strict):
@@ -111,12 +124,31 @@ class SourceRef:
 
 
 @dataclass(frozen=True)
+class Monotone:
+    target: str
+    field: str
+    direction: str  # "increasing" | "decreasing"
+    ranks: tuple[tuple[Any, ...], ...] | None  # enum values by rank, low to high
+    why: str | None
+    file: str
+    line: int | None
+
+    def describe(self) -> str:
+        if self.ranks is None:
+            return f"a higher {self.field} never {'lowers' if self.direction == 'increasing' else 'raises'} {self.target}"
+        order = " < ".join("|".join(map(str, r)) for r in self.ranks)
+        verb = "lowers" if self.direction == "increasing" else "raises"
+        return f"moving {self.field} up the order {order} never {verb} {self.target}"
+
+
+@dataclass(frozen=True)
 class ScoreDef:
     id: str
     title: str
     base: int
     bands: tuple[str, ...]
     is_dimension: bool
+    monotone: tuple[Monotone, ...] = ()
 
     def band(self, score: int) -> str:
         return self.bands[min(score // 20, 4)]
@@ -145,6 +177,7 @@ class Rule:
     group: str | None
     file: str
     line: int | None
+    direction: tuple[tuple[str, str], ...] = ()
 
     def points_for(self, target: str) -> int:
         return dict(self.points).get(target, 0)
@@ -328,16 +361,58 @@ def _load_model(path: Path) -> tuple[dict[str, ScoreDef], dict[str, ScoreDef]]:
             LoadError("duplicate-target", doc.file, line=doc.line_of(("dimensions", name)),
                       field=f"dimensions.{name}", detail="a dimension cannot share a score's name")
         )
+    monotone: dict[str, tuple[Monotone, ...]] = {}
+    for group_name, table in (("scores", md.scores), ("dimensions", md.dimensions)):
+        for name, sd in table.items():
+            at = (group_name, name, "monotone")
+            checked = [_monotone(doc, at + (i,), name, m, errors) for i, m in enumerate(sd.monotone)]
+            monotone[name] = tuple(m for m in checked if m is not None)
     if errors:
         raise LoadErrors(errors)
 
     def to_def(name: str, sd: ScoreDoc, is_dimension: bool) -> ScoreDef:
-        return ScoreDef(name, sd.title, sd.base, sd.bands or DEFAULT_DIMENSION_BANDS, is_dimension)
+        return ScoreDef(name, sd.title, sd.base, sd.bands or DEFAULT_DIMENSION_BANDS, is_dimension,
+                        monotone[name])
 
     return (
         {n: to_def(n, sd, False) for n, sd in md.scores.items()},
         {n: to_def(n, sd, True) for n, sd in md.dimensions.items()},
     )
+
+
+def _monotone(doc: Document, at: tuple, target: str, md: MonotoneDoc,
+              errors: list[LoadError]) -> Monotone | None:
+    specs = field_specs()
+    spec = specs.get(md.field)
+    if spec is None:
+        errors.append(_unknown(doc, at + ("field",), dotted(at + ("field",)), md.field, specs,
+                               "unknown-field", "a profile field path"))
+        return None
+    where = dotted(at + ("order",))
+    if spec.kind == "enum":
+        if md.order is None:
+            errors.append(LoadError("missing-field", doc.file, line=doc.line_of(at), field=where,
+                                    expected=f"the values of {md.field} from low to high",
+                                    found="nothing"))
+            return None
+        ranks = tuple(r if isinstance(r, tuple) else (r,) for r in md.order)
+        flat = [v for r in ranks for v in r]
+        bad = [v for v in flat if v not in spec.values]
+        if bad or len(set(flat)) != len(flat):
+            errors.append(LoadError(
+                "bad-order", doc.file, line=doc.line_of(at + ("order",)), field=where,
+                expected=f"distinct values of {md.field} ({', '.join(spec.values)})",
+                found=", ".join(bad) if bad else "a value listed twice"))
+            return None
+        return Monotone(target, md.field, md.direction, ranks, md.why, doc.file, doc.line_of(at))
+    if md.order is not None or not (spec.numeric or spec.kind == "bool"):
+        errors.append(LoadError(
+            "bad-order", doc.file, line=doc.line_of(at), field=dotted(at),
+            detail=f"{md.field} is {spec.kind}: "
+            + ("numbers and booleans are ordered already, give no 'order'"
+               if spec.numeric or spec.kind == "bool" else "text has no order")))
+        return None
+    return Monotone(target, md.field, md.direction, None, md.why, doc.file, doc.line_of(at))
 
 
 def _load_catalog(path: Path) -> CatalogFile:
@@ -438,6 +513,7 @@ def _build_rule(
         group=rd.group,
         file=doc.file,
         line=line,
+        direction=tuple(sorted(rd.direction.items())),
     )
 
 

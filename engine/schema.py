@@ -117,10 +117,17 @@ def _leaf(path: str, fact_cls: type[BaseModel], required: bool, doc: str) -> Fie
     raise TypeError(f"profile field {path} has a type rules cannot read: {inner!r}")
 
 
+# Identity fields rules may read besides the sections' facts (geography: no provenance).
+TOP_LEVEL = ("region",)
+
+
 @cache
 def field_specs() -> dict[str, FieldSpec]:
     """Every rule-readable field of a profile, by dotted path, in model order."""
     out: dict[str, FieldSpec] = {}
+    for name in TOP_LEVEL:
+        annotation, _ = optional_inner(Profile.model_fields[name].annotation)
+        out[name] = FieldSpec(name, "enum", tuple(m.value for m in annotation))
     for section, model in SECTIONS.items():
         for name, info in model.model_fields.items():
             annotation, required = optional_inner(info.annotation)
@@ -138,6 +145,10 @@ def suggest(word: str, choices: typing.Iterable[str], n: int = 3) -> list[str]:
 def flatten(profile: Profile) -> dict[str, Any]:
     """The profile's known facts by dotted path; unknown fields are left out, never None."""
     out: dict[str, Any] = {}
+    for name in TOP_LEVEL:
+        value = getattr(profile, name)
+        if value is not None:
+            out[name] = value.value
     for section in SECTIONS:
         part = getattr(profile, section)
         for name in type(part).model_fields:
@@ -149,6 +160,9 @@ def flatten(profile: Profile) -> dict[str, Any]:
 
 
 def fact_of(profile: Profile, path: str) -> Fact | None:
+    """The fact with its provenance, or None for an unknown or identity field."""
+    if "." not in path:
+        return None
     section, name = path.split(".", 1)
     return getattr(getattr(profile, section), name)
 

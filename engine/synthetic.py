@@ -38,9 +38,16 @@ def random_profile_data(rng: random.Random, index: int = 0) -> dict[str, Any]:
     for path, spec in field_specs().items():
         if not spec.required and rng.random() < 0.3:
             continue  # unknown
-        section, name = path.split(".")
-        data.setdefault(section, {})[name] = _value(rng, spec)
+        _put(data, path, _value(rng, spec))
     return data
+
+
+def _put(data: dict[str, Any], path: str, value: Any) -> None:
+    if "." in path:
+        section, name = path.split(".")
+        data.setdefault(section, {})[name] = value
+    else:
+        data[path] = value
 
 
 def random_profiles(n: int, seed: int = 0) -> Iterator[Profile]:

@@ -44,10 +44,14 @@ def profile_data(draw: st.DrawFn) -> dict[str, Any]:
         "as_of": draw(st.dates(dt.date(1990, 1, 1), dt.date(2030, 12, 31))),
     }
     for path, spec in field_specs().items():
-        section, name = path.split(".")
         if not spec.required and draw(st.booleans()):
             continue  # unknown
-        data.setdefault(section, {})[name] = draw(value_strategy(spec))
+        value = draw(value_strategy(spec))
+        if "." in path:
+            section, name = path.split(".")
+            data.setdefault(section, {})[name] = value
+        else:
+            data[path] = value
     return data
 
 

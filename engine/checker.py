@@ -1,0 +1,324 @@
+"""``rules check``: what can be proved about a rule base, for every valid profile.
+
+The condition language (enums, bounded numbers, booleans, known/unknown,
+and/or/not) is decidable, so the checks are exact, done by the z3 SMT solver
+over a symbolic profile, not by sampling:
+
+* dead rule: no profile fires it;
+* exclusive overlap: one profile fires two rules of an exclusive group;
+* required gap: a profile fires no rule of a required group;
+* masked rule: the rule fires only on profiles that some group rejects;
+* monotone violation: a declared intent (``monotone:`` in model.yaml) fails for
+  some pair of profiles that differ in that one field;
+* wrong sign: a rule's points contradict its declared ``direction``.
+
+Every logical finding carries a witness: the profile (or pair) that shows it.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+from .conditions import All, AnyOf, Cmp, Condition, fields_of
+from .rules import Monotone, Rule, RuleSet, ScoreDef
+from .schema import FieldSpec, field_specs
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    file: str
+    line: int | None
+    message: str
+    witnesses: tuple[tuple[str, dict[str, Any]], ...] = field(default=())
+    severity: str = "error"
+
+    def text(self) -> str:
+        where = self.file + (f", line {self.line}" if self.line else "")
+        lines = [f"{where}: {self.severity}: {self.message} [{self.code}]"]
+        for label, profile in self.witnesses:
+            lines.append(f"    {label}:")
+            if not profile:
+                lines.append("      (every field unknown but the required ones)")
+            for key, value in profile.items():
+                lines.append(f"      {key}: {_show(value)}")
+        return "\n".join(lines)
+
+
+def _show(v: Any) -> str:
+    if v is None:
+        return "unknown"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+_COMPARE = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le,
+            "gt": operator.gt, "ge": operator.ge}
+
+
+class Symbolic:
+    """One symbolic profile: for each field, whether it is known and its value."""
+
+    def __init__(self, z3: Any, tag: str, texts: dict[str, int]) -> None:
+        self.z3 = z3
+        self.specs = field_specs()
+        self.texts = texts
+        self.known: dict[str, Any] = {}
+        self.value: dict[str, Any] = {}
+        self.domain: list[Any] = []
+        for path, spec in self.specs.items():
+            k = z3.Bool(f"{tag}:{path}?")
+            if spec.kind == "bool":
+                v = z3.Bool(f"{tag}:{path}")
+            else:
+                v = z3.Int(f"{tag}:{path}")
+                lo, hi = self._bounds(spec)
+                if lo is not None:
+                    self.domain.append(v >= lo)
+                if hi is not None:
+                    self.domain.append(v <= hi)
+            self.known[path], self.value[path] = k, v
+            if spec.required:
+                self.domain.append(k)
+
+    @staticmethod
+    def _bounds(spec: FieldSpec) -> tuple[int | None, int | None]:
+        if spec.kind == "enum":
+            return 0, len(spec.values) - 1
+        scale = 100 if spec.kind == "number" else 1
+        lo = None if spec.ge is None else round(spec.ge * scale)
+        hi = None if spec.le is None else round(spec.le * scale)
+        return lo, hi
+
+    def const(self, spec: FieldSpec, value: Any) -> Any:
+        if spec.kind == "enum":
+            return spec.values.index(value)
+        if spec.kind == "number":
+            return round(value * 100)  # two decimals at most: exact
+        if spec.kind == "text":
+            return self.texts.setdefault(value, len(self.texts))
+        return value
+
+    def cond(self, c: Condition) -> Any:
+        z3 = self.z3
+        if isinstance(c, All):
+            return z3.And(*[self.cond(x) for x in c.items])
+        if isinstance(c, AnyOf):
+            return z3.Or(*[self.cond(x) for x in c.items])
+        assert isinstance(c, Cmp)
+        spec = self.specs[c.field]
+        known, v = self.known[c.field], self.value[c.field]
+        if c.op == "present":
+            return known
+        if c.op == "absent":
+            return z3.Not(known)
+        if c.op in ("in", "not_in"):
+            eqs = [v == self.const(spec, x) for x in c.value]
+            test = z3.Or(*eqs) if c.op == "in" else z3.And(*[z3.Not(e) for e in eqs])
+            return z3.And(known, test)
+        k = self.const(spec, c.value)
+        return z3.And(known, _COMPARE[c.op](v, k))
+
+    def fires(self, rule: Rule) -> Any:
+        return self.cond(rule.nnf)
+
+    def valid(self, ruleset: RuleSet) -> Any:
+        """The profile is scorable: every exclusive and required group is respected."""
+        z3 = self.z3
+        parts = list(self.domain)
+        for gid, group in ruleset.groups.items():
+            members = [self.fires(r) for r in ruleset.rules if r.group == gid]
+            if not members:
+                continue
+            if group.exclusive:
+                parts.append(z3.AtMost(*members, 1))
+            if group.required:
+                parts.append(z3.Or(*members))
+        return z3.And(*parts)
+
+    def score(self, ruleset: RuleSet, target: ScoreDef) -> Any:
+        z3 = self.z3
+        raw = z3.IntVal(target.base)
+        for r in ruleset.rules:
+            pts = r.points_for(target.id)
+            if pts:
+                raw = raw + z3.If(self.fires(r), pts, 0)
+        return z3.If(raw > 100, 100, z3.If(raw < 0, 0, raw))
+
+    def witness(self, model: Any, paths: set[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for path in self.specs:
+            if path not in paths:
+                continue
+            known = model.eval(self.known[path], model_completion=True)
+            if not self.z3.is_true(known):
+                out[path] = None
+                continue
+            out[path] = self.decode(path, model.eval(self.value[path], model_completion=True))
+        return out
+
+    def decode(self, path: str, val: Any) -> Any:
+        spec = self.specs[path]
+        if spec.kind == "bool":
+            return self.z3.is_true(val)
+        n = val.as_long()
+        if spec.kind == "enum":
+            return spec.values[n]
+        if spec.kind == "number":
+            return n / 100 if n % 100 else n // 100
+        if spec.kind == "text":
+            names = {i: t for t, i in self.texts.items()}
+            return names.get(n, "<other text>")
+        return n
+
+
+class Checker:
+    def __init__(self, ruleset: RuleSet) -> None:
+        import z3  # imported where used: the solver is large and only `rules check` needs it
+
+        self.z3 = z3
+        self.ruleset = ruleset
+        self.texts: dict[str, int] = {}
+        self.p = Symbolic(z3, "p", self.texts)
+        self.q = Symbolic(z3, "q", self.texts)
+        self.valid_p = self.p.valid(ruleset)
+
+    def solve(self, *constraints: Any) -> Any | None:
+        s = self.z3.Solver()
+        s.add(*constraints)
+        return s.model() if s.check() == self.z3.sat else None
+
+    def run(self) -> list[Finding]:
+        findings = self.signs()
+        findings += self.dead_and_masked()
+        findings += self.groups()
+        findings += self.monotone()
+        return sorted(findings, key=lambda f: (f.file, f.line or 0, f.code, f.message))
+
+    def signs(self) -> list[Finding]:
+        out = []
+        for r in self.ruleset.rules:
+            for target, direction in r.direction:
+                pts = r.points_for(target)
+                if pts == 0:
+                    msg = f"rule '{r.id}' declares that it {direction} {target} but gives it no points"
+                elif (pts > 0) != (direction == "raises"):
+                    msg = (f"rule '{r.id}' declares that it {direction} {target} but its points "
+                           f"are {pts:+d}")
+                else:
+                    continue
+                out.append(Finding("wrong-sign", r.file, r.line, msg))
+        return out
+
+    def dead_and_masked(self) -> list[Finding]:
+        out = []
+        for r in self.ruleset.rules:
+            fires = self.p.fires(r)
+            if self.solve(*self.p.domain, fires) is None:
+                out.append(Finding("dead-rule", r.file, r.line,
+                                   f"rule '{r.id}' can never fire: no profile meets its condition"))
+            elif self.solve(self.valid_p, fires) is None:
+                out.append(Finding(
+                    "masked-rule", r.file, r.line,
+                    f"rule '{r.id}' fires only on profiles that break a group (an exclusive "
+                    "group firing twice or a required group not at all), so it never scores"))
+        return out
+
+    def groups(self) -> list[Finding]:
+        out = []
+        rules_by_group: dict[str, list[Rule]] = {}
+        for r in self.ruleset.rules:
+            if r.group:
+                rules_by_group.setdefault(r.group, []).append(r)
+        for gid, group in sorted(self.ruleset.groups.items()):
+            members = rules_by_group.get(gid, [])
+            if group.exclusive:
+                for a, b in combinations(members, 2):
+                    model = self.solve(*self.p.domain, self.p.fires(a), self.p.fires(b))
+                    if model is not None:
+                        paths = fields_of(a.when) | fields_of(b.when)
+                        out.append(Finding(
+                            "exclusive-overlap", b.file, b.line,
+                            f"rules '{a.id}' and '{b.id}' of exclusive group '{gid}' can fire "
+                            "together",
+                            (("witness profile", self.p.witness(model, paths)),)))
+            if group.required and members:
+                model = self.solve(*self.p.domain,
+                                   self.z3.Not(self.z3.Or(*[self.p.fires(r) for r in members])))
+                if model is not None:
+                    paths = set().union(*(fields_of(r.when) for r in members))
+                    out.append(Finding(
+                        "required-gap", group.file, group.line,
+                        f"required group '{gid}' has a gap: a valid profile fires none of "
+                        f"{', '.join(r.id for r in members)}",
+                        (("witness profile", self.p.witness(model, paths)),)))
+        return out
+
+    def monotone(self) -> list[Finding]:
+        out = []
+        for target in self.ruleset.targets.values():
+            for decl in target.monotone:
+                finding = self.prove(target, decl)
+                if finding:
+                    out.append(finding)
+        return out
+
+    def prove(self, target: ScoreDef, decl: Monotone) -> Finding | None:
+        """Search a pair of valid profiles, equal but for ``decl.field``, that breaks it."""
+        z3, p, q = self.z3, self.p, self.q
+        same = []
+        for path in p.specs:
+            if path != decl.field:
+                same += [p.known[path] == q.known[path], p.value[path] == q.value[path]]
+        f = decl.field
+        spec = p.specs[f]
+        base = [self.valid_p, q.valid(self.ruleset), *same, p.known[f], q.known[f]]
+        # q is "higher" than p in the declared order
+        if decl.ranks is None:
+            steps = [[p.value[f] < q.value[f]]] if spec.kind != "bool" else \
+                [[z3.Not(p.value[f]), q.value[f]]]
+        else:
+            steps = []
+            for i, j in combinations(range(len(decl.ranks)), 2):
+                for lo in decl.ranks[i]:
+                    for hi in decl.ranks[j]:
+                        steps.append([p.value[f] == p.const(spec, lo),
+                                      q.value[f] == q.const(spec, hi)])
+        sp, sq = p.score(self.ruleset, target), q.score(self.ruleset, target)
+        broken = sq < sp if decl.direction == "increasing" else sq > sp
+        for step in steps:
+            model = self.solve(*base, *step, broken)
+            if model is None:
+                continue
+            paths = {f}
+            for r in self.ruleset.rules:
+                if r.points_for(target.id):
+                    paths |= fields_of(r.when)
+            a = p.witness(model, paths)
+            b = {f: q.decode(f, model.eval(q.value[f], model_completion=True))}
+            score_a = model.eval(sp, model_completion=True).as_long()
+            score_b = model.eval(sq, model_completion=True).as_long()
+            return Finding(
+                "monotone-violation", decl.file, decl.line,
+                f"declared: {decl.describe()}; but {target.id} goes from {score_a} to {score_b} "
+                f"when {f} goes from {_show(a[f])} to {_show(b[f])}",
+                (("profile A", a), ("profile B, the same but", b)),
+            )
+        return None
+
+
+def check_rules(ruleset: RuleSet) -> list[Finding]:
+    return Checker(ruleset).run()
+
+
+def coverage(ruleset: RuleSet, fired_sets: list[frozenset[str]]) -> list[tuple[str, int]]:
+    """How many of the given profiles fired each rule, in rule order."""
+    counts = {r.id: 0 for r in ruleset.rules}
+    for fired in fired_sets:
+        for rid in fired:
+            counts[rid] += 1
+    return list(counts.items())

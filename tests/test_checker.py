@@ -1,0 +1,161 @@
+"""`rules check` proves properties for every valid profile, and shows a witness when one fails."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from ruamel.yaml import YAML
+
+from engine import Engine, GroupViolation, load_ruleset
+from engine.checker import check_rules
+from engine.cli import main
+
+from . import yaml_writer
+from .helpers import minimal_profile, write_rules
+
+TIER = "commitment.tier"
+
+
+def declare_monotone(rules_dir, target: str, decl: dict) -> None:
+    path = rules_dir / "model.yaml"
+    model = YAML(typ="safe", pure=True).load(path.read_text())
+    table = "scores" if target in model["scores"] else "dimensions"
+    model[table][target].setdefault("monotone", []).append(decl)
+    yaml_writer.dump(model, path)
+
+
+def codes(findings):
+    return sorted(f.code for f in findings)
+
+
+def test_bundled_rules_are_clean(engine):
+    findings = check_rules(engine.ruleset)
+    assert [f.text() for f in findings if f.severity == "error"] == []
+
+
+def test_overlapping_exclusive_tiers_are_found_with_a_witness(tmp_path):
+    d = write_rules(tmp_path, [
+        {"id": "treaty", "group": "tier", "when": {"field": TIER, "equals": "bilateral-treaty"},
+         "points": {"deterrence": 40}},
+        {"id": "any-alliance", "group": "tier",
+         "when": {"field": TIER, "in": ["bilateral-treaty", "collective-defence"]},
+         "points": {"deterrence": 45}},
+    ], groups={"tier": {"exclusive": True}})
+    findings = check_rules(load_ruleset(d))
+    # 'treaty' implies 'any-alliance', so it is masked as well as overlapping
+    assert codes(findings) == ["exclusive-overlap", "masked-rule"]
+    (finding,) = [f for f in findings if f.code == "exclusive-overlap"]
+    ((label, witness),) = finding.witnesses
+    assert witness == {TIER: "bilateral-treaty"}
+    # the witness really is a profile that breaks the group when scored
+    with Engine.load(d) as e, pytest.raises(GroupViolation):
+        e.score(minimal_profile(commitment={"tier": witness[TIER]}))
+
+
+def test_dead_rule_is_found(tmp_path):
+    d = write_rules(tmp_path, [
+        {"id": "impossible", "points": {"deterrence": 5}, "when": {"all": [
+            {"field": "dependence.arms_us_share", "gt": 60},
+            {"field": "dependence.arms_us_share", "lt": 40}]}},
+    ])
+    assert codes(check_rules(load_ruleset(d))) == ["dead-rule"]
+
+
+def test_masked_rule_is_found(tmp_path):
+    # 'narrow' implies 'broad', and the group allows one: 'narrow' can never score
+    d = write_rules(tmp_path, [
+        {"id": "broad", "group": "g", "points": {"deterrence": 5},
+         "when": {"field": "threat.border_clashes", "equals": True}},
+        {"id": "narrow", "group": "g", "points": {"deterrence": 9}, "when": {"all": [
+            {"field": "threat.border_clashes", "equals": True},
+            {"field": "threat.territorial_dispute", "equals": True}]}},
+    ], groups={"g": {"exclusive": True}})
+    assert codes(check_rules(load_ruleset(d))) == ["exclusive-overlap", "masked-rule"]
+
+
+def test_required_gap_is_found_with_a_witness(tmp_path):
+    d = write_rules(tmp_path, [
+        {"id": "treaty", "group": "tier", "when": {"field": TIER, "equals": "bilateral-treaty"},
+         "points": {"deterrence": 40}},
+    ], groups={"tier": {"exclusive": True, "required": True}})
+    (gap,) = check_rules(load_ruleset(d))
+    assert gap.code == "required-gap"
+    assert gap.witnesses[0][1][TIER] != "bilateral-treaty"
+
+
+def test_violated_monotone_declaration_prints_a_counterexample_pair(tmp_path):
+    d = write_rules(tmp_path, [
+        {"id": "treaty", "group": "tier", "when": {"field": TIER, "equals": "bilateral-treaty"},
+         "points": {"deterrence": 40}},
+        {"id": "collective", "group": "tier",
+         "when": {"field": TIER, "equals": "collective-defence"}, "points": {"deterrence": 30}},
+    ], groups={"tier": {"exclusive": True}})
+    declare_monotone(d, "deterrence", {
+        "field": TIER, "direction": "increasing",
+        "order": ["none", "bilateral-treaty", "collective-defence"]})
+    (finding,) = check_rules(load_ruleset(d))
+    assert finding.code == "monotone-violation"
+    (_, a), (_, b) = finding.witnesses
+    assert (a[TIER], b[TIER]) == ("bilateral-treaty", "collective-defence")
+    assert "from 40 to 30" in finding.message
+
+
+def test_monotone_declaration_that_holds_is_proved(tmp_path):
+    d = write_rules(tmp_path, [
+        {"id": "heavy", "points": {"alignment_risk": 10},
+         "when": {"field": "dependence.arms_russia_share", "gte": 40}},
+        {"id": "some", "points": {"alignment_risk": 5},
+         "when": {"field": "dependence.arms_russia_share", "gte": 10}},
+    ])
+    declare_monotone(d, "alignment_risk", {"field": "dependence.arms_russia_share",
+                                           "direction": "increasing"})
+    assert check_rules(load_ruleset(d)) == []
+    # and breaking it is caught: a rule that lowers risk for very high shares
+    (tmp_path / "broken").mkdir()
+    d2 = write_rules(tmp_path / "broken", [
+        {"id": "heavy", "points": {"alignment_risk": 10},
+         "when": {"field": "dependence.arms_russia_share", "gte": 40}},
+        {"id": "saturated", "points": {"alignment_risk": -15},
+         "when": {"field": "dependence.arms_russia_share", "gte": 90}},
+    ])
+    declare_monotone(d2, "alignment_risk", {"field": "dependence.arms_russia_share",
+                                            "direction": "increasing"})
+    assert codes(check_rules(load_ruleset(d2))) == ["monotone-violation"]
+
+
+def test_wrong_sign_against_declared_direction(tmp_path):
+    d = write_rules(tmp_path, [
+        {"id": "waiver", "points": {"deterrence": 5}, "direction": {"deterrence": "lowers"},
+         "when": {"field": "sanctions.caatsa_status", "equals": "waived"}},
+    ])
+    assert codes(check_rules(load_ruleset(d))) == ["wrong-sign"]
+
+
+def test_cli_reports_each_planted_problem_and_exits_non_zero(tmp_path):
+    d = write_rules(tmp_path, [
+        # a monotone violation: the collective guarantee is worth less than the treaty
+        {"id": "treaty", "group": "tier", "when": {"field": TIER, "equals": "bilateral-treaty"},
+         "points": {"deterrence": 40}},
+        {"id": "collective", "group": "tier",
+         "when": {"field": TIER, "equals": "collective-defence"}, "points": {"deterrence": 30}},
+        # a contradiction: two tiers of presence that both fire on permanent forces
+        {"id": "permanent", "group": "presence", "points": {"deterrence": 10},
+         "when": {"field": "forces.presence", "equals": "permanent"}},
+        {"id": "any-forces", "group": "presence", "points": {"deterrence": 5},
+         "when": {"field": "forces.presence", "in": ["permanent", "rotational"]}},
+        # a dead rule
+        {"id": "impossible", "points": {"deterrence": 5}, "when": {"all": [
+            {"field": "threat.border_clashes", "equals": True},
+            {"field": "threat.border_clashes", "equals": False}]}},
+    ], groups={"tier": {"exclusive": True}, "presence": {"exclusive": True}})
+    declare_monotone(d, "deterrence", {"field": TIER, "direction": "increasing",
+                                       "order": ["bilateral-treaty", "collective-defence"]})
+    result = CliRunner().invoke(main, ["rules", "check", "--rules", str(d)])
+    assert result.exit_code == 1
+    out = result.output
+    assert "rules 'any-forces' and 'permanent' of exclusive group 'presence'" in out
+    assert "forces.presence: permanent" in out
+    assert "rule 'impossible' can never fire" in out
+    assert "[monotone-violation]" in out and "profile A:" in out
+    assert "commitment.tier: bilateral-treaty" in out and "commitment.tier: collective-defence" in out
+    assert "test.yaml, line" in out and "model.yaml, line" in out
