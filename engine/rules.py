@@ -330,8 +330,13 @@ def load_ruleset(directory: str | Path) -> RuleSet:
             rules.append(rule)
     if errors:
         raise LoadErrors(errors)
-    rules.sort(key=lambda r: r.id)
+    rules.sort(key=_rule_order)
     return RuleSet(str(directory), scores, dimensions, groups, tuple(rules), catalog)
+
+
+def _rule_order(rule: Rule) -> str:
+    # by id, so that neither file names nor the order within a file change a result
+    return rule.id
 
 
 def _load_model(path: Path) -> tuple[dict[str, ScoreDef], dict[str, ScoreDef]]:

@@ -40,14 +40,18 @@ def _contribution(event: RuleFired, points: int) -> Contribution:
     )
 
 
+def _sort_key(c: Contribution) -> tuple[int, str]:
+    # largest effect first, then by id, so that file order never shows through
+    return (-c.points, c.rule)
+
+
 def _score(target: ScoreDef, fired: tuple[RuleFired, ...]) -> tuple[ScoreResult, ScoreBounded]:
     contributions = [
         _contribution(e, e.rule.points_for(target.id))
         for e in fired
         if e.rule.points_for(target.id)
     ]
-    # largest effect first, then by id, so that file order never shows through
-    contributions.sort(key=lambda c: (-c.points, c.rule))
+    contributions.sort(key=_sort_key)
     raw = target.base + sum(c.points for c in contributions)
     score = min(HIGH, max(LOW, raw))
     result = ScoreResult(
