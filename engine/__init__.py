@@ -5,45 +5,61 @@ The pipeline, one module per step::
     yamlsource -> loader (profiles) / rules (rule base) -> compiler -> evaluator
         -> trace -> scoring -> explain (rendering) ;  api (Engine) ;  cli
 
-The public API is re-exported here.
+The public API is re-exported here. The names resolve on first use, so that
+``latticework --help`` does not pay for pydantic and the YAML parser.
 """
 
-from .api import Engine, bundled_dir
-from .errors import (
-    DurableEngineError,
-    EvaluationError,
-    GroupViolation,
-    InputError,
-    LatticeworkError,
-    LoadError,
-    LoadErrors,
-    UnknownProfileError,
-)
-from .loader import load_profile, load_profiles
-from .profile import Profile
-from .results import BatchResult, Contribution, Match, ProfileResult, ScoreResult
-from .rules import Rule, RuleSet, load_ruleset
+from __future__ import annotations
 
-__all__ = [
-    "Engine",
-    "bundled_dir",
-    "Profile",
-    "Rule",
-    "RuleSet",
-    "load_ruleset",
-    "load_profile",
-    "load_profiles",
-    "ProfileResult",
-    "ScoreResult",
-    "Contribution",
-    "Match",
-    "BatchResult",
-    "LatticeworkError",
-    "InputError",
-    "LoadError",
-    "LoadErrors",
-    "UnknownProfileError",
-    "EvaluationError",
-    "GroupViolation",
-    "DurableEngineError",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "Engine": "api",
+    "bundled_dir": "api",
+    "validate": "api",
+    "Profile": "profile",
+    "Rule": "rules",
+    "RuleSet": "rules",
+    "load_ruleset": "rules",
+    "load_profile": "loader",
+    "load_profiles": "loader",
+    "ProfileResult": "results",
+    "ScoreResult": "results",
+    "Contribution": "results",
+    "Match": "results",
+    "BatchResult": "results",
+    "LatticeworkError": "errors",
+    "InputError": "errors",
+    "LoadError": "errors",
+    "LoadErrors": "errors",
+    "UnknownProfileError": "errors",
+    "EvaluationError": "errors",
+    "GroupViolation": "errors",
+    "DurableEngineError": "errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .api import Engine, bundled_dir, validate
+    from .errors import (DurableEngineError, EvaluationError, GroupViolation, InputError,
+                         LatticeworkError, LoadError, LoadErrors, UnknownProfileError)
+    from .loader import load_profile, load_profiles
+    from .profile import Profile
+    from .results import BatchResult, Contribution, Match, ProfileResult, ScoreResult
+    from .rules import Rule, RuleSet, load_ruleset

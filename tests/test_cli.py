@@ -212,3 +212,14 @@ def test_debug_shows_our_traceback(tmp_path):
     result = run("--debug", "score", str(bad))
     assert result.exit_code == 1
     assert type(result.exception).__name__ == "LoadError"
+
+
+def test_help_does_not_load_the_engine():
+    """`latticework --help` stays fast: pydantic, the YAML parser and durable_rules load on use."""
+    import subprocess
+    import sys
+
+    code = ("import sys, engine.cli; "
+            "print(sorted(m for m in ('pydantic', 'ruamel.yaml', 'durable', 'z3') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
