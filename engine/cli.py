@@ -173,6 +173,146 @@ def batch(fmt: str, sort: str, rules_dir: Path | None, profiles_dir: Path | None
         sys.exit(1)
 
 
+def format_option(choices: tuple[str, ...] = ("text", "json")) -> Callable:
+    return click.option("--format", "fmt", type=click.Choice(choices), default=choices[0],
+                        show_default=True)
+
+
+def _json(model: Any) -> str:
+    import json
+
+    data = model.model_dump(mode="json") if hasattr(model, "model_dump") else \
+        [m.model_dump(mode="json") for m in model]
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+@main.command()
+@click.argument("key_or_file")
+@click.option("--set", "assignments", multiple=True, required=True, metavar="FIELD=VALUE",
+              help="A fact to change, by dotted path (sanctions.caatsa_status=waived); "
+              "'unknown' makes it unknown. Repeatable.")
+@format_option()
+@rules_option
+@profiles_option
+@handles_errors
+def whatif(key_or_file: str, assignments: tuple[str, ...], fmt: str, rules_dir: Path | None,
+           profiles_dir: Path | None) -> None:
+    """Score a profile before and after changing some facts, and name the rules that moved."""
+    from .analysis import comparison_text, whatif as run_whatif
+    from .changes import parse_assignment
+
+    changes = dict(parse_assignment(a) for a in assignments)
+    with _engine(rules_dir) as engine:
+        lp = engine.find_profile(key_or_file, profiles_dir)
+        result = run_whatif(engine, lp.profile, changes)
+    emit(_json(result) if fmt == "json" else comparison_text(result), None)
+
+
+@main.command()
+@click.argument("key_a")
+@click.argument("key_b")
+@format_option()
+@rules_option
+@profiles_option
+@handles_errors
+def compare(key_a: str, key_b: str, fmt: str, rules_dir: Path | None,
+            profiles_dir: Path | None) -> None:
+    """How the scores differ between two profiles, and which rules explain each move."""
+    from .analysis import compare_profiles, comparison_text
+
+    with _engine(rules_dir) as engine:
+        a = engine.find_profile(key_a, profiles_dir).profile
+        b = engine.find_profile(key_b, profiles_dir).profile
+        result = compare_profiles(engine, a, b)
+    emit(_json(result) if fmt == "json" else comparison_text(result), None)
+
+
+@main.command()
+@click.argument("country")
+@format_option()
+@rules_option
+@profiles_option
+@handles_errors
+def history(country: str, fmt: str, rules_dir: Path | None, profiles_dir: Path | None) -> None:
+    """A country's snapshots over time: each move and the rules behind it."""
+    from .analysis import comparison_text, history as run_history
+    from .errors import UnknownProfileError
+    from .schema import suggest
+
+    with _engine(rules_dir) as engine:
+        loaded, _ = engine.load_profiles(profiles_dir)
+        mine = [lp.profile for lp in loaded if lp.profile.country == country]
+        if not mine:
+            countries = sorted({lp.profile.country for lp in loaded})
+            raise UnknownProfileError(country, suggest(country, countries))
+        result = run_history(engine, mine)
+    if fmt == "json":
+        emit(_json(result), None)
+        return
+    keys = " -> ".join(p.key for p in sorted(mine, key=lambda p: p.as_of))
+    text = f"{country}: {keys}\n"
+    if not result:
+        text += "only one snapshot: nothing to compare\n"
+    emit(text + "\n".join(comparison_text(c) for c in result), None)
+
+
+@main.command()
+@click.argument("key_or_file")
+@click.option("--target", required=True, metavar="SCORE OP BAND|NUMBER",
+              help="e.g. 'alignment_risk<elevated' or 'deterrence>=strong'.")
+@click.option("--max-changes", type=click.IntRange(1, 4), default=2, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True,
+              help="How many change sets to show.")
+@format_option()
+@rules_option
+@profiles_option
+@handles_errors
+def counterfactual(key_or_file: str, target: str, max_changes: int, limit: int, fmt: str,
+                   rules_dir: Path | None, profiles_dir: Path | None) -> None:
+    """The smallest sets of changes to actionable facts that reach a target score or band."""
+    from .counterfactual import result_text, search
+
+    with _engine(rules_dir) as engine:
+        lp = engine.find_profile(key_or_file, profiles_dir)
+        result = search(engine, lp.profile, target, max_changes=max_changes, limit=limit)
+    emit(_json(result) if fmt == "json" else result_text(result), None)
+
+
+def progress_bar(total: int, label: str):
+    """A progress bar on a terminal; nothing when standard error is piped."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=label, disable=not sys.stderr.isatty(), leave=False,
+                file=sys.stderr)
+
+
+@main.command()
+@click.option("--draws", type=click.IntRange(1, 1_000_000), default=1000, show_default=True)
+@click.option("--spread", type=click.FloatRange(0, 1), default=0.25, show_default=True,
+              help="Each rule's points are scaled by a factor in [1-spread, 1+spread].")
+@click.option("--seed", type=int, default=0, show_default=True)
+@format_option()
+@rules_option
+@profiles_option
+@output_option
+@handles_errors
+def sensitivity(draws: int, spread: float, seed: int, fmt: str, rules_dir: Path | None,
+                profiles_dir: Path | None, output: Path | None) -> None:
+    """Perturb rule points at random: score intervals, band odds and rank stability."""
+    from .sensitivity import analyse, result_text
+
+    with _engine(rules_dir) as engine:
+        loaded, errors = engine.load_profiles(profiles_dir)
+        if errors:
+            from .errors import LoadErrors
+
+            raise LoadErrors(errors)
+        with progress_bar(draws, "draws") as bar:
+            result = analyse(engine, [lp.profile for lp in loaded], draws=draws, spread=spread,
+                             seed=seed, progress=bar.update)
+    emit(_json(result) if fmt == "json" else result_text(result), output)
+
+
 @main.command()
 @rules_option
 @profiles_option

@@ -84,6 +84,10 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Facts of geography or history: a counterfactual may not propose to change them.
+FIXED = {"actionable": False}
+
+
 # --- enumerations ---------------------------------------------------------------------------
 
 
@@ -189,8 +193,8 @@ class Commitment(Section):
     """What the United States has promised."""
 
     tier: Fact[CommitmentTier]
-    instrument: Fact[StrictStr] | None = None
-    year: Fact[Year] | None = None
+    instrument: Fact[StrictStr] | None = Field(None, json_schema_extra=FIXED)
+    year: Fact[Year] | None = Field(None, json_schema_extra=FIXED)
     pledge: Fact[Pledge] | None = None
     caveated: Fact[StrictBool] | None = None
     conditional: Fact[StrictBool] | None = None
@@ -246,16 +250,16 @@ class Sanctions(Section):
 class Threat(Section):
     """The threat the partner faces."""
 
-    principal_adversary: Fact[Adversary] | None = None
-    territorial_dispute: Fact[StrictBool] | None = None
-    border_clashes: Fact[StrictBool] | None = None
-    invasion: Fact[Invasion] | None = None
+    principal_adversary: Fact[Adversary] | None = Field(None, json_schema_extra=FIXED)
+    territorial_dispute: Fact[StrictBool] | None = Field(None, json_schema_extra=FIXED)
+    border_clashes: Fact[StrictBool] | None = Field(None, json_schema_extra=FIXED)
+    invasion: Fact[Invasion] | None = Field(None, json_schema_extra=FIXED)
 
 
 class Alignment(Section):
     """How the partner behaves towards the US and its rivals."""
 
-    es11_1_vote: Fact[Vote] | None = None
+    es11_1_vote: Fact[Vote] | None = Field(None, json_schema_extra=FIXED)  # cast in March 2022
     hedging: Fact[Hedging] | None = None
     rival_ties: Fact[Level] | None = None
     duplicity: Fact[StrictBool] | None = None

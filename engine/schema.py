@@ -32,6 +32,7 @@ class FieldSpec:
     decimals: int | None = None
     required: bool = False
     doc: str = ""
+    actionable: bool = True  # policy can change it; geography and history cannot
 
     @property
     def fact_key(self) -> str:
@@ -92,7 +93,8 @@ def optional_inner(annotation: Any) -> tuple[Any, bool]:
     return annotation, True
 
 
-def _leaf(path: str, fact_cls: type[BaseModel], required: bool, doc: str) -> FieldSpec:
+def _leaf(path: str, fact_cls: type[BaseModel], required: bool, doc: str,
+          actionable: bool) -> FieldSpec:
     info = fact_cls.model_fields["value"]
     inner = info.annotation
     ge = le = None
@@ -104,16 +106,17 @@ def _leaf(path: str, fact_cls: type[BaseModel], required: bool, doc: str) -> Fie
             le = meta.le
         elif getattr(getattr(meta, "func", None), "__name__", "") == "_two_decimals":
             decimals = 2
+    common = {"required": required, "doc": doc, "actionable": actionable}
     if isinstance(inner, type) and issubclass(inner, Enum):
-        return FieldSpec(path, "enum", tuple(m.value for m in inner), required=required, doc=doc)
+        return FieldSpec(path, "enum", tuple(m.value for m in inner), **common)
     if inner is bool:
-        return FieldSpec(path, "bool", required=required, doc=doc)
+        return FieldSpec(path, "bool", **common)
     if inner is int:
-        return FieldSpec(path, "int", ge=ge, le=le, required=required, doc=doc)
+        return FieldSpec(path, "int", ge=ge, le=le, **common)
     if inner is float:
-        return FieldSpec(path, "number", ge=ge, le=le, decimals=decimals, required=required, doc=doc)
+        return FieldSpec(path, "number", ge=ge, le=le, decimals=decimals, **common)
     if inner is str:
-        return FieldSpec(path, "text", required=required, doc=doc)
+        return FieldSpec(path, "text", **common)
     raise TypeError(f"profile field {path} has a type rules cannot read: {inner!r}")
 
 
@@ -127,14 +130,16 @@ def field_specs() -> dict[str, FieldSpec]:
     out: dict[str, FieldSpec] = {}
     for name in TOP_LEVEL:
         annotation, _ = optional_inner(Profile.model_fields[name].annotation)
-        out[name] = FieldSpec(name, "enum", tuple(m.value for m in annotation))
+        out[name] = FieldSpec(name, "enum", tuple(m.value for m in annotation), actionable=False)
     for section, model in SECTIONS.items():
         for name, info in model.model_fields.items():
             annotation, required = optional_inner(info.annotation)
             if not (isinstance(annotation, type) and issubclass(annotation, Fact)):
                 raise TypeError(f"profile field {section}.{name} is not a Fact")
             path = f"{section}.{name}"
-            out[path] = _leaf(path, annotation, required, info.description or "")
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+            actionable = bool(extra.get("actionable", True))
+            out[path] = _leaf(path, annotation, required, info.description or "", actionable)
     return out
 
 

@@ -1,0 +1,245 @@
+"""Counterfactuals: the smallest sets of changes that move a partner to a target.
+
+``deterrence>=strong`` or ``alignment_risk<guarded`` (a band, read at its
+edge) or ``alignment_risk<40`` (a number). The search changes only actionable
+fields (the model declares geography and history fixed) and only fields some
+rule feeding the target reads. Scores move only where a rule's comparison
+flips, so each numeric field is tried at the thresholds its rules use (and
+one hundredth either side) and as unknown: the search is exact over those
+candidates, by increasing number of changes, and a set is minimal when no
+smaller set of the same fields already reached the target. The fast path
+runs the reference closures; every reported set is then verified by
+rescoring the changed profile through the engine. Making a fact unknown is
+not an action, so it is never proposed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import operator
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from .api import Engine
+from .changes import apply_changes
+from .conditions import All, AnyOf, Cmp, Condition, fields_of
+from .errors import InputError
+from .evaluator import ReferenceEvaluator
+from .profile import Profile
+from .rules import RuleSet, ScoreDef
+from .schema import FieldSpec, field_specs, flatten
+
+OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+_TARGET = re.compile(r"^\s*([a-z_-]+)\s*(<=|>=|<|>)\s*([a-z0-9-]+)\s*$")
+
+
+@dataclass(frozen=True)
+class Target:
+    score: str
+    op: str
+    bound: int
+    text: str
+
+    def met(self, value: int) -> bool:
+        return OPS[self.op](value, self.bound)
+
+
+def parse_target(text: str, ruleset: RuleSet) -> Target:
+    m = _TARGET.match(text)
+    if not m:
+        raise InputError(f"target '{text}': expected SCORE OP BAND or SCORE OP NUMBER, "
+                         "e.g. 'alignment_risk<guarded' or 'deterrence>=60'")
+    name, op, bound = m.group(1).replace("-", "_"), m.group(2), m.group(3)
+    target = ruleset.targets.get(name)
+    if target is None:
+        raise InputError(f"target '{text}': unknown score '{name}'; expected one of "
+                         + ", ".join(ruleset.targets))
+    if bound.isdigit():
+        return Target(name, op, int(bound), text)
+    if bound not in target.bands:
+        raise InputError(f"target '{text}': {name} has no band '{bound}'; its bands are "
+                         + ", ".join(target.bands))
+    low = target.bands.index(bound) * 20
+    high = 100 if bound == target.bands[-1] else low + 19
+    # a band names a range: "< guarded" is below its floor, "> guarded" above its ceiling
+    edge = {"<": low, ">=": low, ">": high, "<=": high}[op]
+    return Target(name, op, edge, text)
+
+
+class Change(BaseModel):
+    field: str
+    before: Any
+    after: Any
+
+
+class Solution(BaseModel):
+    changes: list[Change]
+    score: int
+    band: str
+    verified: bool
+
+
+class CounterfactualResult(BaseModel):
+    profile: str
+    measure: str
+    target: str
+    score: int
+    band: str
+    already_met: bool
+    solutions: list[Solution]
+    searched: int
+    max_changes: int
+    complete: bool
+
+
+def _thresholds(cond: Condition, path: str) -> set[float]:
+    if isinstance(cond, Cmp):
+        if cond.field == path and cond.op in ("eq", "ne", "lt", "le", "gt", "ge"):
+            return {cond.value}
+        if cond.field == path and cond.op in ("in", "not_in"):
+            return set(cond.value)
+        return set()
+    if isinstance(cond, (All, AnyOf)):
+        return set().union(*(_thresholds(c, path) for c in cond.items))
+    return set()
+
+
+def candidates(spec: FieldSpec, current: Any, ruleset: RuleSet) -> list[Any]:
+    """The values worth trying for one field.
+
+    Making a fact unknown is not an action anyone can take, so it is never proposed.
+    """
+    out: list[Any] = []
+    if spec.kind == "enum":
+        out = list(spec.values)
+    elif spec.kind == "bool":
+        out = [False, True]
+    elif spec.numeric:
+        step = 0.01 if spec.kind == "number" else 1
+        points: set[float] = set()
+        for rule in ruleset.rules:
+            for t in _thresholds(rule.nnf, spec.path):
+                points |= {t, round(t - step, 2), round(t + step, 2)}
+        lo = spec.ge if spec.ge is not None else float("-inf")
+        hi = spec.le if spec.le is not None else float("inf")
+        out = sorted(v for v in points if lo <= v <= hi)
+        if spec.kind == "int":
+            out = [int(v) for v in out]
+    return [v for v in out if v != current]
+
+
+class _FastScorer:
+    def __init__(self, ruleset: RuleSet, target: ScoreDef) -> None:
+        self.reference = ReferenceEvaluator(ruleset)
+        self.base = target.base
+        self.points = {r.id: r.points_for(target.id) for r in ruleset.rules}
+        self.exclusive = [{r.id for r in ruleset.rules if r.group == g}
+                          for g, grp in ruleset.groups.items() if grp.exclusive]
+        self.required = [{r.id for r in ruleset.rules if r.group == g}
+                         for g, grp in ruleset.groups.items() if grp.required]
+
+    def score(self, fact: dict[str, Any]) -> int | None:
+        fired = self.reference.fired(fact)
+        if any(len(fired & g) > 1 for g in self.exclusive):
+            return None
+        if any(g and not fired & g for g in self.required):
+            return None
+        raw = self.base + sum(self.points[r] for r in fired)
+        return min(100, max(0, raw))
+
+
+def search(
+    engine: Engine,
+    profile: Profile,
+    target_text: str,
+    max_changes: int = 2,
+    limit: int = 10,
+    budget: int = 500_000,
+) -> CounterfactualResult:
+    ruleset = engine.ruleset
+    target = parse_target(target_text, ruleset)
+    tdef = ruleset.targets[target.score]
+    current = engine.score(profile).target(target.score)
+    fact = flatten(profile)
+    specs = field_specs()
+    relevant: set[str] = set()
+    for rule in ruleset.rules:
+        if rule.points_for(target.score):
+            relevant |= fields_of(rule.when)
+    fields = [p for p in specs if p in relevant and specs[p].actionable and specs[p].kind != "text"]
+    options = {p: candidates(specs[p], fact.get(p), ruleset) for p in fields}
+    scorer = _FastScorer(ruleset, tdef)
+
+    reached: list[frozenset[str]] = []
+    found: list[tuple[tuple[tuple[str, Any], ...], int]] = []
+    searched = 0
+    complete = True
+    if not target.met(current.score):
+        for size in range(1, max_changes + 1):
+            for combo in itertools.combinations(fields, size):
+                names = frozenset(combo)
+                if any(r <= names for r in reached):
+                    continue  # a subset already reaches the target: not minimal
+                hit = False
+                for values in itertools.product(*(options[p] for p in combo)):
+                    searched += 1
+                    if searched > budget:
+                        complete = False
+                        break
+                    trial = dict(fact)
+                    trial.update(zip(combo, values))
+                    s = scorer.score(trial)
+                    if s is not None and target.met(s):
+                        found.append((tuple(zip(combo, values)), s))
+                        hit = True
+                if hit:
+                    reached.append(names)
+                if not complete:
+                    break
+            if not complete:
+                break
+    # closest to the present first: fewest changes, then the smallest move of the score
+    found.sort(key=lambda f: (len(f[0]), abs(f[1] - current.score), f[0].__repr__()))
+    solutions = []
+    for changes, _ in found[:limit]:
+        changed = apply_changes(profile, dict(changes), origin="counterfactual")
+        verified = engine.score(changed).target(target.score)
+        solutions.append(Solution(
+            changes=[Change(field=p, before=fact.get(p), after=v) for p, v in changes],
+            score=verified.score, band=verified.band, verified=target.met(verified.score)))
+    return CounterfactualResult(
+        profile=profile.key, measure=target.score, target=target.text, score=current.score, band=current.band,
+        already_met=target.met(current.score), solutions=solutions, searched=searched,
+        max_changes=max_changes, complete=complete)
+
+
+def result_text(r: CounterfactualResult) -> str:
+    lines = [f"{r.profile}: {r.measure} is {r.score} ({r.band}); target {r.target}"]
+    if r.already_met:
+        lines.append("the target is already met")
+        return "\n".join(lines) + "\n"
+    if not r.solutions:
+        lines.append(f"no set of up to {r.max_changes} changes to actionable facts reaches it")
+    for i, s in enumerate(r.solutions, 1):
+        mark = "verified" if s.verified else "NOT VERIFIED"
+        lines.append(f"{i}. {len(s.changes)} change{'s' if len(s.changes) != 1 else ''} -> "
+                     f"{s.score} ({s.band}), {mark} by rescoring")
+        for c in s.changes:
+            lines.append(f"     {c.field}: {_v(c.before)} -> {_v(c.after)}")
+    scope = "exhaustive" if r.complete else "cut short by the search budget"
+    lines.append(f"{r.searched} candidate change sets evaluated ({scope}, up to "
+                 f"{r.max_changes} changes)")
+    return "\n".join(lines) + "\n"
+
+
+def _v(v: Any) -> str:
+    if v is None:
+        return "unknown"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
