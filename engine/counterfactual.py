@@ -5,7 +5,7 @@ edge) or ``alignment_risk<40`` (a number). The search changes only actionable
 fields (the model declares geography and history fixed) and only fields some
 rule feeding the target reads. Scores move only where a rule's comparison
 flips, so each numeric field is tried at the thresholds its rules use (and
-one hundredth either side) and as unknown: the search is exact over those
+one hundredth either side): the search is exact over those
 candidates, by increasing number of changes, and a set is minimal when no
 smaller set of the same fields already reached the target. The fast path
 runs the reference closures; every reported set is then verified by
