@@ -82,6 +82,9 @@ def emit(text: str, output: Path | None) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; give it the usual mode
         os.replace(tmp, output)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -311,6 +314,30 @@ def sensitivity(draws: int, spread: float, seed: int, fmt: str, rules_dir: Path 
             result = analyse(engine, [lp.profile for lp in loaded], draws=draws, spread=spread,
                              seed=seed, progress=bar.update)
     emit(_json(result) if fmt == "json" else result_text(result), output)
+
+
+@main.command()
+@click.option("--out", "output", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="The HTML file to write (whole or not at all).")
+@click.option("--draws", type=click.IntRange(1, 1_000_000), default=1000, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@rules_option
+@profiles_option
+@handles_errors
+def report(output: Path, draws: int, seed: int, rules_dir: Path | None,
+           profiles_dir: Path | None) -> None:
+    """Write a self-contained HTML report: ranking, charts, explanations, sensitivity, history."""
+    from .report import build_report
+
+    with _engine(rules_dir) as engine:
+        loaded, errors = engine.load_profiles(profiles_dir)
+        if errors:
+            from .errors import LoadErrors
+
+            raise LoadErrors(errors)
+        text = build_report(engine, loaded, draws=draws, seed=seed)
+    emit(text, output)
+    click.echo(f"wrote {output} ({len(loaded)} partners)", err=True)
 
 
 @main.command()
