@@ -263,7 +263,8 @@ def history(country: str, fmt: str, rules_dir: Path | None, profiles_dir: Path |
 @click.argument("key_or_file")
 @click.option("--target", required=True, metavar="SCORE OP BAND|NUMBER",
               help="e.g. 'alignment_risk<elevated' or 'deterrence>=strong'.")
-@click.option("--max-changes", type=click.IntRange(1, 4), default=2, show_default=True)
+@click.option("--max-changes", type=click.IntRange(1, 5), default=4, show_default=True,
+              help="Search sets of up to this many changes (the smallest size found wins).")
 @click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True,
               help="How many change sets to show.")
 @format_option()

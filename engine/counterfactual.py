@@ -6,8 +6,8 @@ fields (the model declares geography and history fixed) and only fields some
 rule feeding the target reads. Scores move only where a rule's comparison
 flips, so each numeric field is tried at the thresholds its rules use (and
 one hundredth either side): the search is exact over those
-candidates, by increasing number of changes, and a set is minimal when no
-smaller set of the same fields already reached the target. The fast path
+candidates, by increasing number of changes, stopping at the first size that
+reaches the target: every set reported is of the smallest size there is. The fast path
 runs the reference closures; every reported set is then verified by
 rescoring the changed profile through the engine. Making a fact unknown is
 not an action, so it is never proposed.
@@ -141,21 +141,32 @@ class _FastScorer:
         self.required = [{r.id for r in ruleset.rules if r.group == g}
                          for g, grp in ruleset.groups.items() if grp.required]
 
-    def score(self, fact: dict[str, Any]) -> int | None:
+    def raw(self, fact: dict[str, Any]) -> int | None:
+        """The unbounded score, or None for a profile the groups reject."""
         fired = self.reference.fired(fact)
         if any(len(fired & g) > 1 for g in self.exclusive):
             return None
         if any(g and not fired & g for g in self.required):
             return None
-        raw = self.base + sum(self.points[r] for r in fired)
-        return min(100, max(0, raw))
+        return self.base + sum(self.points[r] for r in fired)
+
+
+def _distance(target: Target, raw: int) -> int:
+    """How many points the raw score must move for the target to be met."""
+    if target.op == "<":
+        return max(0, raw - target.bound + 1)
+    if target.op == "<=":
+        return max(0, raw - target.bound)
+    if target.op == ">":
+        return max(0, target.bound + 1 - raw)
+    return max(0, target.bound - raw)
 
 
 def search(
     engine: Engine,
     profile: Profile,
     target_text: str,
-    max_changes: int = 2,
+    max_changes: int = 4,
     limit: int = 10,
     budget: int = 500_000,
 ) -> CounterfactualResult:
@@ -172,6 +183,20 @@ def search(
     fields = [p for p in specs if p in relevant and specs[p].actionable and specs[p].kind != "text"]
     options = {p: candidates(specs[p], fact.get(p), ruleset) for p in fields}
     scorer = _FastScorer(ruleset, tdef)
+    # Changing a set of fields can move the score by at most the points of the rules that
+    # read one of them: sets whose reach is too short are skipped without being tried.
+    reach = {p: {r.id: abs(r.points_for(target.score)) for r in ruleset.rules
+                 if r.points_for(target.score) and p in fields_of(r.when)} for p in fields}
+    raw_now = scorer.raw(fact)
+    if raw_now is None:
+        raw_now = current.score - current.adjustment
+    needed = _distance(target, raw_now)
+
+    def within_reach(combo: tuple[str, ...]) -> bool:
+        touched: dict[str, int] = {}
+        for p in combo:
+            touched.update(reach[p])
+        return sum(touched.values()) >= needed
 
     reached: list[frozenset[str]] = []
     found: list[tuple[tuple[tuple[str, Any], ...], int]] = []
@@ -183,6 +208,8 @@ def search(
                 names = frozenset(combo)
                 if any(r <= names for r in reached):
                     continue  # a subset already reaches the target: not minimal
+                if not within_reach(combo):
+                    continue
                 hit = False
                 for values in itertools.product(*(options[p] for p in combo)):
                     searched += 1
@@ -191,7 +218,8 @@ def search(
                         break
                     trial = dict(fact)
                     trial.update(zip(combo, values))
-                    s = scorer.score(trial)
+                    raw = scorer.raw(trial)
+                    s = None if raw is None else min(100, max(0, raw))
                     if s is not None and target.met(s):
                         found.append((tuple(zip(combo, values)), s))
                         hit = True
@@ -199,8 +227,8 @@ def search(
                     reached.append(names)
                 if not complete:
                     break
-            if not complete:
-                break
+            if found or not complete:
+                break  # the smallest sets are found: larger ones are not asked for
     # closest to the present first: fewest changes, then the smallest move of the score
     found.sort(key=lambda f: (len(f[0]), abs(f[1] - current.score), f[0].__repr__()))
     solutions = []
@@ -229,9 +257,13 @@ def result_text(r: CounterfactualResult) -> str:
                      f"{s.score} ({s.band}), {mark} by rescoring")
         for c in s.changes:
             lines.append(f"     {c.field}: {_v(c.before)} -> {_v(c.after)}")
-    scope = "exhaustive" if r.complete else "cut short by the search budget"
-    lines.append(f"{r.searched} candidate change sets evaluated ({scope}, up to "
-                 f"{r.max_changes} changes)")
+    if not r.complete:
+        scope = "cut short by the search budget: the sets shown may not be the smallest"
+    elif r.solutions:
+        scope = "exhaustive: no smaller set of changes reaches the target"
+    else:
+        scope = f"exhaustive up to {r.max_changes} changes"
+    lines.append(f"{r.searched} candidate change sets evaluated ({scope})")
     return "\n".join(lines) + "\n"
 
 
