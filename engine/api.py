@@ -88,8 +88,8 @@ class Engine:
 
     # --- one profile -------------------------------------------------------------------------
 
-    def fired(self, profile: Profile) -> frozenset[str]:
-        fact = flatten(profile)
+    def fired(self, profile: Profile, fact: dict | None = None) -> frozenset[str]:
+        fact = flatten(profile) if fact is None else fact
         fired = self.evaluator.fired(fact)
         if self._check is not None:
             expected = self._check.fired(fact)
@@ -100,16 +100,19 @@ class Engine:
                 )
         return fired
 
-    def trace(self, profile: Profile | str | Path) -> tuple[ProfileResult, Trace]:
-        """The result and the full trace (every rule, fired or not, and the bounding)."""
+    def trace(
+        self, profile: Profile | str | Path, full: bool = True
+    ) -> tuple[ProfileResult, Trace]:
+        """The result and the trace: the rules that fired and the bounding, and with
+        ``full`` an event for every rule that did not fire."""
         profile = self._as_profile(profile)
         fact = flatten(profile)
-        fired = self.fired(profile)
-        t = build_trace(self.ruleset, profile, fact, fired, self.evaluator.name)
+        fired = self.fired(profile, fact)
+        t = build_trace(self.ruleset, profile, fact, fired, self.evaluator.name, full)
         return score_trace(self.ruleset, t)
 
     def score(self, profile: Profile | str | Path) -> ProfileResult:
-        return self.trace(profile)[0]
+        return self.trace(profile, full=False)[0]
 
     def _as_profile(self, profile: Profile | str | Path) -> Profile:
         if isinstance(profile, Profile):

@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -179,8 +180,12 @@ class Rule:
     line: int | None
     direction: tuple[tuple[str, str], ...] = ()
 
+    @cached_property
+    def _points(self) -> dict[str, int]:
+        return dict(self.points)
+
     def points_for(self, target: str) -> int:
-        return dict(self.points).get(target, 0)
+        return self._points.get(target, 0)
 
     def canonical(self) -> dict[str, Any]:
         """The rule's meaning without its location: the basis of the rule-set digest."""

@@ -7,9 +7,9 @@ hidden: ``score == base + sum(points) + adjustment``. Bands are 20 points wide.
 from __future__ import annotations
 
 from .errors import GroupViolation
-from .results import Contribution, ProfileResult, ScoreResult, SourceOut
+from .results import ProfileResult
 from .rules import RuleSet, ScoreDef
-from .trace import RuleFired, ScoreBounded, Trace
+from .trace import ScoreBounded, Trace
 
 LOW, HIGH = 0, 100
 
@@ -27,60 +27,53 @@ def check_groups(ruleset: RuleSet, trace: Trace) -> None:
             raise GroupViolation(trace.profile.key, gid, [], "required")
 
 
-def _contribution(event: RuleFired, points: int) -> Contribution:
-    rule = event.rule
-    return Contribution(
-        rule=rule.id,
-        title=rule.title,
-        points=points,
-        dimension=rule.dimension,
-        rationale=rule.rationale,
-        matched=list(event.matches),
-        source=SourceOut(id=rule.source.id, section=rule.source.section),
-    )
-
-
-def _sort_key(c: Contribution) -> tuple[int, str]:
+def _sort_key(c: dict) -> tuple[int, str]:
     # largest effect first, then by id, so that file order never shows through
-    return (-c.points, c.rule)
+    return (-c["points"], c["rule"])
 
 
-def _score(target: ScoreDef, fired: tuple[RuleFired, ...]) -> tuple[ScoreResult, ScoreBounded]:
-    contributions = [
-        _contribution(e, e.rule.points_for(target.id))
-        for e in fired
-        if e.rule.points_for(target.id)
-    ]
+def _result(target: ScoreDef, contributions: list[dict]) -> tuple[dict, ScoreBounded]:
     contributions.sort(key=_sort_key)
-    raw = target.base + sum(c.points for c in contributions)
+    raw = target.base + sum(c["points"] for c in contributions)
     score = min(HIGH, max(LOW, raw))
-    result = ScoreResult(
-        score=score,
-        band=target.band(score),
-        base=target.base,
-        adjustment=score - raw,
-        contributions=contributions,
-    )
+    result = {
+        "score": score,
+        "band": target.band(score),
+        "base": target.base,
+        "adjustment": score - raw,
+        "contributions": contributions,
+    }
     return result, ScoreBounded(target.id, raw, score)
 
 
 def score(ruleset: RuleSet, trace: Trace) -> tuple[ProfileResult, Trace]:
     """The profile's result, and its trace completed with the bounding events."""
     check_groups(ruleset, trace)
-    fired = trace.fired
-    results: dict[str, ScoreResult] = {}
+    contributions: dict[str, list[dict]] = {t: [] for t in ruleset.targets}
+    for event in trace.fired:
+        rule = event.rule
+        source = {"id": rule.source.id, "section": rule.source.section}
+        for target, points in rule.points:
+            contributions[target].append({
+                "rule": rule.id, "title": rule.title, "points": points,
+                "dimension": rule.dimension, "rationale": rule.rationale,
+                "matched": event.matches, "source": source,
+            })
+    results: dict[str, dict] = {}
     bounded: list[ScoreBounded] = []
     for target in ruleset.targets.values():
-        results[target.id], event = _score(target, fired)
+        results[target.id], event = _result(target, contributions[target.id])
         bounded.append(event)
     profile = trace.profile
-    result = ProfileResult(
-        profile=profile.key,
-        country=profile.country,
-        name=profile.name,
-        as_of=profile.as_of,
-        deterrence=results["deterrence"],
-        alignment_risk=results["alignment_risk"],
-        dimensions={d: results[d] for d in ruleset.dimensions},
-    )
+    # one validation of the whole result: pydantic-core builds the nested models at once,
+    # far faster than constructing each contribution and match in Python
+    result = ProfileResult.model_validate({
+        "profile": profile.key,
+        "country": profile.country,
+        "name": profile.name,
+        "as_of": profile.as_of,
+        "deterrence": results["deterrence"],
+        "alignment_risk": results["alignment_risk"],
+        "dimensions": {d: results[d] for d in ruleset.dimensions},
+    })
     return result, trace.with_events(tuple(bounded))

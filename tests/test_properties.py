@@ -269,16 +269,17 @@ def test_bounds_property_catches_unbounded_scores(tmp_path, monkeypatch):
 def test_adds_up_property_catches_a_hidden_adjustment(tmp_path, monkeypatch):
     import engine.scoring as scoring
 
-    original = scoring.ScoreResult
+    original = scoring._result
 
-    def hide_adjustment(**kw):
-        return original(**{**kw, "adjustment": 0})
+    def hide_adjustment(target, contributions):
+        result, event = original(target, contributions)
+        return {**result, "adjustment": 0}, event
 
     d = write_rules(tmp_path, [{"id": "huge", "points": {"deterrence": 100},
                                 "when": {"field": "commitment.tier", "present": True}},
                                {"id": "more", "points": {"deterrence": 50},
                                 "when": {"field": "commitment.tier", "present": True}}])
-    monkeypatch.setattr(scoring, "ScoreResult", hide_adjustment)
+    monkeypatch.setattr(scoring, "_result", hide_adjustment)
     with Engine.load(d) as broken:
         assert fails(prop_adds_up, broken)
 
