@@ -62,8 +62,14 @@ class Term(_Strict):
             return f"band {self.band}"
         if self.value is not None:
             return str(self.value)
-        changed = ", ".join(f"{k}={v}" for k, v in self.set.items())
+        changed = ", ".join(f"{k}={_yaml_value(v)}" for k, v in self.set.items())
         return f"{self.profile}{f' with {changed}' if changed else ''} {self.score}"
+
+
+def _yaml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return "unknown" if v is None else str(v)
 
 
 class Check(_Strict):
