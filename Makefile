@@ -4,13 +4,17 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test clean
+.PHONY: run test bench clean
 
 run: $(STAMP)
 	$(BIN)/latticework batch
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# figures, not pass/fail: the README's performance section quotes them
+bench: $(STAMP)
+	$(BIN)/latticework bench --profiles 2000 --rss-profiles 10000
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

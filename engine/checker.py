@@ -69,21 +69,23 @@ class Symbolic:
         self.texts = texts
         self.known: dict[str, Any] = {}
         self.value: dict[str, Any] = {}
-        self.domain: list[Any] = []
+        self.bounds: dict[str, list[Any]] = {}
         for path, spec in self.specs.items():
             k = z3.Bool(f"{tag}:{path}?")
+            bounds = []
             if spec.kind == "bool":
                 v = z3.Bool(f"{tag}:{path}")
             else:
                 v = z3.Int(f"{tag}:{path}")
                 lo, hi = self._bounds(spec)
                 if lo is not None:
-                    self.domain.append(v >= lo)
+                    bounds.append(v >= lo)
                 if hi is not None:
-                    self.domain.append(v <= hi)
-            self.known[path], self.value[path] = k, v
+                    bounds.append(v <= hi)
             if spec.required:
-                self.domain.append(k)
+                bounds.append(k)
+            self.known[path], self.value[path], self.bounds[path] = k, v, bounds
+        self.domain = [c for bounds in self.bounds.values() for c in bounds]
 
     @staticmethod
     def _bounds(spec: FieldSpec) -> tuple[int | None, int | None]:
@@ -184,7 +186,6 @@ class Checker:
         self.ruleset = ruleset
         self.texts: dict[str, int] = {}
         self.p = Symbolic(z3, "p", self.texts)
-        self.q = Symbolic(z3, "q", self.texts)
         self.valid_p = self.p.valid(ruleset)
 
     def solve(self, *constraints: Any) -> Any | None:
@@ -268,47 +269,60 @@ class Checker:
         return out
 
     def prove(self, target: ScoreDef, decl: Monotone) -> Finding | None:
-        """Search a pair of valid profiles, equal but for ``decl.field``, that breaks it."""
-        z3, p, q = self.z3, self.p, self.q
-        same = []
-        for path in p.specs:
-            if path != decl.field:
-                same += [p.known[path] == q.known[path], p.value[path] == q.value[path]]
+        """Search a pair of valid profiles, equal but for ``decl.field``, that breaks it.
+
+        Profile B is profile A with the field's variables replaced, so only rules that
+        read the field can differ. Their raw points decide first (fast); bounding to
+        0..100 preserves order, so a raw proof is a proof, and a raw counterexample is
+        confirmed on the bounded scores before it is reported.
+        """
+        z3, p = self.z3, self.p
         f = decl.field
         spec = p.specs[f]
-        base = [self.valid_p, q.valid(self.ruleset), *same, p.known[f], q.known[f]]
-        # q is "higher" than p in the declared order
+        qk, qv = z3.Bool(f"q:{f}?"), (z3.Bool if spec.kind == "bool" else z3.Int)(f"q:{f}")
+        swap = [(p.known[f], qk), (p.value[f], qv)]
+
+        def as_b(expr: Any) -> Any:
+            return z3.substitute(expr, *swap)
+
+        base = [self.valid_p, as_b(self.valid_p), *[as_b(c) for c in p.bounds[f]], p.known[f], qk]
+        # B is "higher" than A in the declared order
         if decl.ranks is None:
-            steps = [[p.value[f] < q.value[f]]] if spec.kind != "bool" else \
-                [[z3.Not(p.value[f]), q.value[f]]]
+            higher = z3.And(z3.Not(p.value[f]), qv) if spec.kind == "bool" else p.value[f] < qv
         else:
-            steps = []
-            for i, j in combinations(range(len(decl.ranks)), 2):
-                for lo in decl.ranks[i]:
-                    for hi in decl.ranks[j]:
-                        steps.append([p.value[f] == p.const(spec, lo),
-                                      q.value[f] == q.const(spec, hi)])
-        sp, sq = p.score(self.ruleset, target), q.score(self.ruleset, target)
+            pairs = [z3.And(p.value[f] == p.const(spec, lo), qv == p.const(spec, hi))
+                     for i, j in combinations(range(len(decl.ranks)), 2)
+                     for lo in decl.ranks[i] for hi in decl.ranks[j]]
+            higher = z3.Or(*pairs)
+        reading = [r for r in self.ruleset.rules if r.points_for(target.id) and f in fields_of(r.when)]
+        delta = z3.IntVal(0)
+        for r in reading:
+            fa = p.fires(r)
+            delta = delta + z3.If(as_b(fa), r.points_for(target.id), 0) \
+                - z3.If(fa, r.points_for(target.id), 0)
+        wrong_way = delta < 0 if decl.direction == "increasing" else delta > 0
+        if self.solve(*base, higher, wrong_way) is None:
+            return None
+        sp = p.score(self.ruleset, target)
+        sq = as_b(sp)
         broken = sq < sp if decl.direction == "increasing" else sq > sp
-        for step in steps:
-            model = self.solve(*base, *step, broken)
-            if model is None:
-                continue
-            paths = {f}
-            for r in self.ruleset.rules:
-                if r.points_for(target.id):
-                    paths |= fields_of(r.when)
-            a = p.witness(model, paths)
-            b = {f: q.decode(f, model.eval(q.value[f], model_completion=True))}
-            score_a = model.eval(sp, model_completion=True).as_long()
-            score_b = model.eval(sq, model_completion=True).as_long()
-            return Finding(
-                "monotone-violation", decl.file, decl.line,
-                f"declared: {decl.describe()}; but {target.id} goes from {score_a} to {score_b} "
-                f"when {f} goes from {_show(a[f])} to {_show(b[f])}",
-                (("profile A", a), ("profile B, the same but", b)),
-            )
-        return None
+        model = self.solve(*base, higher, broken)
+        if model is None:
+            return None  # the raw points move the wrong way only where the bounds absorb it
+        paths = {f}
+        for r in self.ruleset.rules:
+            if r.points_for(target.id):
+                paths |= fields_of(r.when)
+        a = p.witness(model, paths)
+        b = {f: p.decode(f, model.eval(qv, model_completion=True))}
+        score_a = model.eval(sp, model_completion=True).as_long()
+        score_b = model.eval(sq, model_completion=True).as_long()
+        return Finding(
+            "monotone-violation", decl.file, decl.line,
+            f"declared: {decl.describe()}; but {target.id} goes from {score_a} to {score_b} "
+            f"when {f} goes from {_show(a[f])} to {_show(b[f])}",
+            (("profile A", a), ("profile B, the same but", b)),
+        )
 
 
 def check_rules(ruleset: RuleSet) -> list[Finding]:

@@ -153,18 +153,20 @@ def explain_cmd(key_or_file: str, show_all: bool, rules_dir: Path | None,
               show_default=True)
 @click.option("--sort", type=click.Choice(SORTS), default="deterrence", show_default=True,
               help="Rank by this, highest score first.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Score in this many processes (for large batches); same output.")
 @rules_option
 @profiles_option
 @evaluator_option
 @output_option
 @handles_errors
-def batch(fmt: str, sort: str, rules_dir: Path | None, profiles_dir: Path | None,
+def batch(fmt: str, sort: str, jobs: int, rules_dir: Path | None, profiles_dir: Path | None,
           evaluator: str, output: Path | None) -> None:
     """Score every profile and rank them; broken profiles are reported, the rest scored."""
     from . import explain
 
     with _engine(rules_dir, evaluator) as engine:
-        result = engine.batch(profiles_dir, sort=sort)
+        result = engine.batch(profiles_dir, sort=sort, jobs=jobs)
         if fmt == "json":
             text = explain.batch_json(result)
         else:
@@ -339,6 +341,22 @@ def report(output: Path, draws: int, seed: int, rules_dir: Path | None,
         text = build_report(engine, loaded, draws=draws, seed=seed)
     emit(text, output)
     click.echo(f"wrote {output} ({len(loaded)} partners)", err=True)
+
+
+@main.command()
+@click.option("--profiles", "n", type=click.IntRange(100, 1_000_000), default=2000,
+              show_default=True, help="How many generated profiles (fixed seed).")
+@click.option("--rss-profiles", type=click.IntRange(100, 1_000_000), default=None,
+              help="N for the memory figures (10 x N is measured too); default: --profiles.")
+@format_option()
+def bench(n: int, rss_profiles: int | None, fmt: str) -> None:
+    """Measure throughput, memory and sensitivity speed on the bundled rules (figures only)."""
+    import json
+
+    from .bench import run, text
+
+    figures = run(n, rss_profiles)
+    emit(json.dumps(figures, indent=2) + "\n" if fmt == "json" else text(figures), None)
 
 
 @main.command()

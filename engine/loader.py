@@ -170,13 +170,13 @@ def profile_files(directory: str | Path) -> list[Path]:
     return sorted(p for p in d.iterdir() if p.suffix == ".yaml" and p.is_file())
 
 
-def load_profiles(
-    directory: str | Path, catalog: Catalog | None = None
+def load_files(
+    paths: list[Path], catalog: Catalog | None = None
 ) -> tuple[list[LoadedProfile], list[LoadError]]:
-    """Every profile of a directory, and every problem; one bad file does not hide the others."""
+    """Profiles from files of a profiles directory, each named after its key."""
     loaded: list[LoadedProfile] = []
     errors: list[LoadError] = []
-    for path in profile_files(directory):
+    for path in paths:
         try:
             lp = load_profile(path, catalog)
             if path.stem != lp.profile.key:
@@ -192,6 +192,13 @@ def load_profiles(
             errors.append(one)
     loaded.sort(key=lambda lp: lp.profile.key)
     return loaded, errors
+
+
+def load_profiles(
+    directory: str | Path, catalog: Catalog | None = None
+) -> tuple[list[LoadedProfile], list[LoadError]]:
+    """Every profile of a directory, and every problem; one bad file does not hide the others."""
+    return load_files(profile_files(directory), catalog)
 
 
 def is_key(text: str) -> bool:

@@ -1,0 +1,161 @@
+"""The benchmark behind ``latticework bench`` and ``make bench``: figures, not pass/fail.
+
+On the bundled rules and N seeded synthetic profiles it measures
+
+* ``profiles_per_s``: end to end through durable_rules, explanations included
+  (``Engine.score``, with the reference cross-check the engine always runs);
+* ``reference_profiles_per_s``: the reference evaluator as sweeps use it,
+  firing and points on prepared facts, no explanation;
+* ``reference_end_to_end_profiles_per_s``: ``Engine.score`` on the reference evaluator;
+* ``raw_durable_profiles_per_s``: the floor: the same compiled rules on a bare
+  durable_rules host, one fact per session, state deleted, nothing else;
+* ``peak_rss_mb`` and ``peak_rss_mb_10x``: peak resident memory of a fresh
+  process scoring N and 10 x N profiles;
+* ``sensitivity_draws_per_s``: weight-perturbation draws over the bundled profiles.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from typing import Any, Callable, Iterable
+
+from .api import Engine, bundled_dir
+from .errors import GroupViolation
+from .schema import flatten
+from .synthetic import random_profiles
+
+SEED = 20221
+
+
+def _rate(fn: Callable[[Any], Any], items: list[Any]) -> float:
+    start = time.perf_counter()
+    for item in items:
+        try:
+            fn(item)
+        except GroupViolation:
+            pass  # a generated profile the rule base rejects: evaluated all the same
+    return len(items) / (time.perf_counter() - start)
+
+
+def raw_durable_rate(engine: Engine, facts: list[dict[str, Any]]) -> float:
+    """durable_rules alone on the compiled rules: assert, fire, delete; nothing more."""
+    import copy
+
+    from .compiler import compile_ruleset
+    from .evaluator import _quiet_host
+
+    host = _quiet_host()
+    name = f"bench-raw-{os.getpid()}"
+    definitions = copy.deepcopy(compile_ruleset(engine.ruleset))
+    for definition in definitions.values():
+        definition["run"] = lambda c: None
+    host.set_rulesets({name: definitions})
+    keys = [(spec.path, spec.fact_key) for spec in engine.ruleset.fields_read]
+    messages = []
+    for i, fact in enumerate(facts):
+        m = {"kind": "profile", "sid": str(i)}
+        m.update((k, fact[p]) for p, k in keys if p in fact)
+        messages.append(m)
+    start = time.perf_counter()
+    for m in messages:
+        host.assert_fact(name, m)
+        host.delete_state(name, m["sid"])
+    return len(messages) / (time.perf_counter() - start)
+
+
+def reference_rate(engine: Engine, facts: list[dict[str, Any]]) -> float:
+    from .evaluator import ReferenceEvaluator
+
+    ref = ReferenceEvaluator(engine.ruleset)
+    points = {r.id: r.points for r in engine.ruleset.rules}
+
+    def score(fact: dict[str, Any]) -> None:
+        totals: dict[str, int] = {}
+        for rid in ref.fired(fact):
+            for target, pts in points[rid]:
+                totals[target] = totals.get(target, 0) + pts
+
+    return _rate(score, facts)
+
+
+def peak_rss_mb(n: int) -> float:
+    """Peak RSS of a fresh process that scores n generated profiles one at a time."""
+    out = subprocess.run(
+        [sys.executable, "-m", "engine.bench", "--rss-child", str(n)],
+        capture_output=True, text=True, check=True,
+    )
+    return float(out.stdout.strip())
+
+
+def _rss_child(n: int) -> None:
+    with Engine.load() as engine:
+        for profile in random_profiles(n, seed=SEED):
+            try:
+                engine.score(profile)
+            except GroupViolation:
+                pass
+    # ru_maxrss is in kilobytes on Linux
+    print(round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))
+
+
+def run(n: int = 2000, rss_n: int | None = None, draws: int = 10_000) -> dict[str, Any]:
+    from .sensitivity import analyse
+
+    profiles = list(random_profiles(n, seed=SEED))
+    facts = [flatten(p) for p in profiles]
+    figures: dict[str, Any] = {"profiles": n}
+    with Engine.load() as engine:
+        figures["profiles_per_s"] = round(_rate(engine.score, profiles))
+        figures["raw_durable_profiles_per_s"] = round(raw_durable_rate(engine, facts))
+        figures["durable_share_of_raw"] = round(
+            figures["profiles_per_s"] / figures["raw_durable_profiles_per_s"], 3)
+        figures["reference_profiles_per_s"] = round(reference_rate(engine, facts))
+        loaded, _ = engine.load_profiles(bundled_dir("profiles"))
+        start = time.perf_counter()
+        analyse(engine, [lp.profile for lp in loaded], draws=draws, seed=1)
+        figures["sensitivity_draws_per_s"] = round(draws / (time.perf_counter() - start))
+        figures["sensitivity_partners"] = len(loaded)
+    with Engine.load(evaluator="reference") as ref:
+        figures["reference_end_to_end_profiles_per_s"] = round(_rate(ref.score, profiles))
+    rss_n = rss_n or n
+    figures["rss_profiles"] = rss_n
+    figures["peak_rss_mb"] = peak_rss_mb(rss_n)
+    figures["peak_rss_mb_10x"] = peak_rss_mb(10 * rss_n)
+    figures["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    return figures
+
+
+def text(figures: dict[str, Any]) -> str:
+    lines = [f"latticework benchmark ({figures['machine']}), {figures['profiles']} generated profiles"]
+    rows = [
+        ("end to end, durable_rules (explained)", f"{figures['profiles_per_s']:,} profiles/s"),
+        ("raw durable_rules floor", f"{figures['raw_durable_profiles_per_s']:,} profiles/s"),
+        ("  end to end as a share of the floor", f"{figures['durable_share_of_raw']:.0%}"),
+        ("reference evaluator (firing + points)", f"{figures['reference_profiles_per_s']:,} profiles/s"),
+        ("end to end, reference evaluator", f"{figures['reference_end_to_end_profiles_per_s']:,} profiles/s"),
+        (f"peak RSS, {figures['rss_profiles']:,} profiles", f"{figures['peak_rss_mb']} MB"),
+        (f"peak RSS, {10 * figures['rss_profiles']:,} profiles", f"{figures['peak_rss_mb_10x']} MB"),
+        (f"sensitivity over {figures['sensitivity_partners']} partners",
+         f"{figures['sensitivity_draws_per_s']:,} draws/s"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    lines += [f"  {label:<{width}}  {value}" for label, value in rows]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Iterable[str]) -> None:
+    args = list(argv)
+    if args[:1] == ["--rss-child"]:
+        _rss_child(int(args[1]))
+        return
+    raise SystemExit("usage: python -m engine.bench --rss-child N (use 'latticework bench')")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
+
