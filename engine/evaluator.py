@@ -144,59 +144,73 @@ class DurableEvaluator:
 # --- reference ------------------------------------------------------------------------------
 
 _MISSING = object()
-Predicate = Callable[[Fact], bool]
 
 
-def compile_predicate(nnf: Condition) -> Predicate:
-    """A closure for a normal-form condition; unknown fields fail every comparison."""
-    if isinstance(nnf, (All, AnyOf)):
-        preds = [compile_predicate(c) for c in nnf.items]
-        if isinstance(nnf, All):
-            return _fold(preds, lambda a, b: lambda f: a(f) and b(f))
-        return _fold(preds, lambda a, b: lambda f: a(f) or b(f))
-    assert isinstance(nnf, Cmp)
-    k, v, op = nnf.field, nnf.value, nnf.op
-    M = _MISSING
-    if op == "eq":
-        return lambda f: f.get(k, M) == v
-    if op == "ne":
-        return lambda f: (x := f.get(k, M)) is not M and x != v
-    if op == "lt":
-        return lambda f: (x := f.get(k, M)) is not M and x < v
-    if op == "le":
-        return lambda f: (x := f.get(k, M)) is not M and x <= v
-    if op == "gt":
-        return lambda f: (x := f.get(k, M)) is not M and x > v
-    if op == "ge":
-        return lambda f: (x := f.get(k, M)) is not M and x >= v
-    if op == "in":
-        members = frozenset(v)
-        return lambda f: f.get(k, M) in members
-    if op == "not_in":
-        members = frozenset(v)
-        return lambda f: (x := f.get(k, M)) is not M and x not in members
-    if op == "present":
-        return lambda f: k in f
-    if op == "absent":
-        return lambda f: k not in f
-    raise ValueError(f"unknown operator {op!r}")
+class _Codegen:
+    """One Python function testing every rule, built once per rule set.
 
+    The generated source holds only indices into constant tuples (field keys,
+    values, rule ids) and Python operators: no text from a rule file ever
+    becomes code, so rules stay data. Each comparison is inline, without a
+    function call per condition, which is what makes the reference evaluator
+    fast enough for sweeps.
+    """
 
-def _fold(preds: list[Predicate], join: Callable[[Predicate, Predicate], Predicate]) -> Predicate:
-    out = preds[0]
-    for p in preds[1:]:
-        out = join(out, p)
-    return out
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.values: list[Any] = []
+        self.names = 0
+
+    def _key(self, k: str) -> str:
+        if k not in self.keys:
+            self.keys.append(k)
+        return f"K[{self.keys.index(k)}]"
+
+    def _value(self, v: Any) -> str:
+        self.values.append(v)
+        return f"V[{len(self.values) - 1}]"
+
+    def expr(self, nnf: Condition) -> str:
+        if isinstance(nnf, (All, AnyOf)):
+            joiner = " and " if isinstance(nnf, All) else " or "
+            return "(" + joiner.join(self.expr(c) for c in nnf.items) + ")"
+        assert isinstance(nnf, Cmp)
+        k, op = self._key(nnf.field), nnf.op
+        if op == "present":
+            return f"({k} in F)"
+        if op == "absent":
+            return f"({k} not in F)"
+        if op == "eq":
+            return f"(g({k}, M) == {self._value(nnf.value)})"
+        if op == "in":
+            return f"(g({k}, M) in {self._value(frozenset(nnf.value))})"
+        self.names += 1
+        x = f"x{self.names}"
+        if op == "not_in":
+            return f"(({x} := g({k}, M)) is not M and {x} not in {self._value(frozenset(nnf.value))})"
+        symbol = {"ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}[op]
+        return f"(({x} := g({k}, M)) is not M and {x} {symbol} {self._value(nnf.value)})"
+
+    def function(self, rules: tuple[Any, ...]) -> Callable[[Fact], frozenset[str]]:
+        lines = ["def fired(F):", "    g = F.get", "    out = []"]
+        for i, rule in enumerate(rules):
+            lines.append(f"    if {self.expr(rule.nnf)}:")
+            lines.append(f"        out.append(R[{i}])")
+        lines.append("    return frozenset(out)")
+        namespace = {"K": tuple(self.keys), "V": tuple(self.values),
+                     "R": tuple(r.id for r in rules), "M": _MISSING}
+        exec(compile("\n".join(lines), "<latticework reference evaluator>", "exec"), namespace)
+        return namespace["fired"]
 
 
 class ReferenceEvaluator:
     name = "reference"
 
     def __init__(self, ruleset: RuleSet) -> None:
-        self._predicates = tuple((r.id, compile_predicate(r.nnf)) for r in ruleset.rules)
+        self.fired = _Codegen().function(ruleset.rules)  # type: ignore[method-assign]
 
-    def fired(self, fact: Fact) -> frozenset[str]:
-        return frozenset(rule_id for rule_id, pred in self._predicates if pred(fact))
+    def fired(self, fact: Fact) -> frozenset[str]:  # replaced per instance in __init__
+        raise NotImplementedError
 
     def close(self) -> None:
         pass
