@@ -91,6 +91,28 @@ def emit(text: str, output: Path | None) -> None:
         raise
 
 
+def _exit_on_load_errors(errors: list) -> None:
+    """Listing commands show what they could read, then name what they could not."""
+    if not errors:
+        return
+    from .explain import errors_text
+    from .results import ErrorOut
+
+    outs = [ErrorOut(source=e.file, message=e.reason, code=e.code) for e in errors]
+    click.echo(errors_text(outs, "loaded"), err=True, nl=False)
+    sys.exit(1)
+
+
+def _all_profiles(engine: Any, profiles_dir: Path | None) -> list:
+    """Every profile, for commands whose output would be wrong with one missing."""
+    loaded, errors = engine.load_profiles(profiles_dir)
+    if errors:
+        from .errors import LoadErrors
+
+        raise LoadErrors(errors)
+    return loaded
+
+
 def _engine(rules_dir: Path | None, evaluator: str = "durable"):
     from .api import Engine
 
@@ -308,11 +330,7 @@ def sensitivity(draws: int, spread: float, seed: int, fmt: str, rules_dir: Path 
     from .sensitivity import analyse, result_text
 
     with _engine(rules_dir) as engine:
-        loaded, errors = engine.load_profiles(profiles_dir)
-        if errors:
-            from .errors import LoadErrors
-
-            raise LoadErrors(errors)
+        loaded = _all_profiles(engine, profiles_dir)
         with progress_bar(draws, "draws") as bar:
             result = analyse(engine, [lp.profile for lp in loaded], draws=draws, spread=spread,
                              seed=seed, progress=bar.update)
@@ -333,11 +351,7 @@ def report(output: Path, draws: int, seed: int, rules_dir: Path | None,
     from .report import build_report
 
     with _engine(rules_dir) as engine:
-        loaded, errors = engine.load_profiles(profiles_dir)
-        if errors:
-            from .errors import LoadErrors
-
-            raise LoadErrors(errors)
+        loaded = _all_profiles(engine, profiles_dir)
         text = build_report(engine, loaded, draws=draws, seed=seed)
     emit(text, output)
     click.echo(f"wrote {output} ({len(loaded)} partners)", err=True)
@@ -423,19 +437,13 @@ def profiles_list(rules_dir: Path | None, profiles_dir: Path | None) -> None:
     """List the profiles: key, name, date, commitment tier."""
     from tabulate import tabulate
 
-    from .explain import errors_text
-    from .results import ErrorOut
-
     with _engine(rules_dir, "reference") as engine:
         loaded, errors = engine.load_profiles(profiles_dir)
     rows = [[lp.profile.key, lp.profile.name, lp.profile.as_of.isoformat(),
              lp.profile.commitment.tier.value.value, lp.file] for lp in loaded]
     emit(tabulate(rows, ["key", "name", "as of", "commitment", "file"], tablefmt="simple") + "\n",
          None)
-    if errors:
-        outs = [ErrorOut(source=e.file, message=e.reason, code=e.code) for e in errors]
-        click.echo(errors_text(outs, "loaded"), err=True, nl=False)
-        sys.exit(1)
+    _exit_on_load_errors(errors)
 
 
 @main.group()
@@ -499,13 +507,7 @@ def rules_coverage(rules_dir: Path | None, profiles_dir: Path | None) -> None:
     text += f"\n{len(counts) - len(never)} of {len(counts)} rules fire on some profile"
     text += (f"; never fired: {', '.join(never)}" if never else "") + "\n"
     emit(text, None)
-    if errors:
-        from .explain import errors_text
-        from .results import ErrorOut
-
-        outs = [ErrorOut(source=e.file, message=e.reason, code=e.code) for e in errors]
-        click.echo(errors_text(outs, "loaded"), err=True, nl=False)
-        sys.exit(1)
+    _exit_on_load_errors(errors)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,12 +20,26 @@ from engine.schema import field_specs
 from .helpers import minimal_profile, write_rules
 
 
-def _run_isolated(code: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    """Run in a child process: a segfault or an endless loop must fail the test, not pytest."""
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True, text=True, timeout=timeout, cwd=Path(__file__).parent.parent,
-    )
+def fired_in_child(rules: Path, timeout: float = 60) -> list[str]:
+    """The rules that fire on a bare profile, in the first session of a fresh engine.
+
+    It runs in a child process: a segfault or an endless loop must fail the test,
+    not take pytest down with it.
+    """
+    code = textwrap.dedent(f"""
+        import datetime, json
+        from engine import Engine, Profile
+        engine = Engine.load({str(rules)!r})
+        bare = Profile.model_validate({{"country": "x", "name": "X",
+                                       "as_of": datetime.date(2022, 1, 1),
+                                       "commitment": {{"tier": "none"}}}})
+        print(json.dumps(sorted(engine.fired(bare))))
+        engine.close()
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=timeout, cwd=Path(__file__).parent.parent)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
 
 
 def test_session_limit_more_than_1024_profiles_in_one_evaluator(engine):
@@ -59,18 +73,7 @@ def test_first_session_with_no_rule_firing_does_not_crash(tmp_path):
         {"id": "never", "when": {"field": "threat.border_clashes", "equals": True},
          "points": {"deterrence": 5}},
     ])
-    result = _run_isolated(f"""
-        from engine import Engine, Profile
-        import datetime
-        e = Engine.load({str(rules)!r})
-        p = Profile.model_validate({{"country": "x", "name": "X", "as_of": datetime.date(2022, 1, 1),
-                                    "commitment": {{"tier": "none"}}}})
-        assert e.fired(p) == frozenset()
-        e.close()
-        print("ok")
-    """)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "ok"
+    assert fired_in_child(rules) == []
 
 
 def test_or_fires_once_per_rule_even_when_both_branches_hold(tmp_path):
@@ -95,16 +98,7 @@ def test_lone_absence_test_terminates(tmp_path):
         {"id": "unknown-clashes", "when": {"field": "threat.border_clashes", "present": False},
          "points": {"deterrence": 3}},
     ])
-    result = _run_isolated(f"""
-        from engine import Engine, Profile
-        import datetime
-        e = Engine.load({str(rules)!r})
-        p = Profile.model_validate({{"country": "x", "name": "X", "as_of": datetime.date(2022, 1, 1),
-                                    "commitment": {{"tier": "none"}}}})
-        print(sorted(e.fired(p)))
-    """, timeout=30)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "['unknown-clashes']"
+    assert fired_in_child(rules, timeout=30) == ["unknown-clashes"]
 
 
 def test_compiled_rules_are_guarded_and_use_only_supported_operators(engine):
