@@ -159,3 +159,37 @@ def test_cli_reports_each_planted_problem_and_exits_non_zero(tmp_path):
     assert "[monotone-violation]" in out and "profile A:" in out
     assert "commitment.tier: bilateral-treaty" in out and "commitment.tier: collective-defence" in out
     assert "test.yaml, line" in out and "model.yaml, line" in out
+
+
+def test_planted_problems_in_a_copy_of_the_bundled_rules(rules_copy):
+    """The acceptance scenario: two commitment tiers that can both fire, a dead rule and a
+    violated monotone declaration, planted in the real rule base."""
+    y = YAML(typ="safe", pure=True)
+    path = rules_copy / "guarantee.yaml"
+    data = y.load(path.read_text())
+    for rule in data["rules"]:
+        if rule["id"] == "gs-tier-bilateral-treaty":
+            rule["when"] = {"field": TIER, "in": ["bilateral-treaty", "ambiguous-commitment"]}
+    data["rules"].append({
+        "id": "gs-planted-dead", "title": "Dead", "points": {"deterrence": 5},
+        "rationale": "Planted: a treaty that is at once caveated and not.",
+        "source": {"id": "partnerships-2022", "section": "introduction"},
+        "when": {"all": [{"field": "commitment.caveated", "equals": True},
+                         {"field": "commitment.caveated", "equals": False}]}})
+    data["rules"].append({
+        "id": "gs-planted-tripwire-penalty", "title": "Permanent forces deter less",
+        "points": {"deterrence": -40},
+        "rationale": "Planted: contradicts the declared intent on US presence.",
+        "source": {"id": "partnerships-2022", "section": "introduction"},
+        "when": {"field": "forces.presence", "equals": "permanent"}})
+    yaml_writer.dump(data, path)
+    findings = check_rules(load_ruleset(rules_copy))
+    by_code = {}
+    for f in findings:
+        by_code.setdefault(f.code, []).append(f)
+    overlap = [f for f in by_code["exclusive-overlap"] if "gs-tier-bilateral-treaty" in f.message]
+    assert overlap and overlap[0].witnesses[0][1][TIER] == "ambiguous-commitment"
+    assert any("gs-planted-dead" in f.message for f in by_code["dead-rule"])
+    (mono,) = [f for f in by_code["monotone-violation"] if "forces.presence" in f.message]
+    (_, a), (_, b) = mono.witnesses
+    assert b["forces.presence"] == "permanent" and a["forces.presence"] != "permanent"
