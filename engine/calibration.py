@@ -30,7 +30,7 @@ from .api import Engine
 from .changes import apply_changes
 from .errors import LoadError, LoadErrors
 from .loader import LoadedProfile, parse_as
-from .rules import CALIBRATION_FILE, SCORES
+from .rules import CALIBRATION_FILE
 from .yamlsource import load_document
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
@@ -181,4 +181,4 @@ def run_calibration(
     return outcomes
 
 
-__all__ = ["load_calibration", "run_calibration", "CALIBRATION_FILE", "SCORES"]
+__all__ = ["load_calibration", "run_calibration", "CALIBRATION_FILE"]

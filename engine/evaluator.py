@@ -207,10 +207,10 @@ class ReferenceEvaluator:
     name = "reference"
 
     def __init__(self, ruleset: RuleSet) -> None:
-        self.fired = _Codegen().function(ruleset.rules)  # type: ignore[method-assign]
+        self._fired = _Codegen().function(ruleset.rules)
 
-    def fired(self, fact: Fact) -> frozenset[str]:  # replaced per instance in __init__
-        raise NotImplementedError
+    def fired(self, fact: Fact) -> frozenset[str]:
+        return self._fired(fact)
 
     def close(self) -> None:
         pass
