@@ -11,7 +11,7 @@ Nothing here prints; the CLI renders what these functions return.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Callable, Iterable, Iterator, Literal
 
 from .errors import (
     DurableEngineError,
@@ -156,19 +156,31 @@ class Engine:
         return results, errors
 
     def batch(
-        self, profiles_dir: str | Path | None = None, sort: str = "deterrence", jobs: int = 1
+        self,
+        profiles_dir: str | Path | None = None,
+        sort: str = "deterrence",
+        jobs: int = 1,
+        progress: Callable[[int], None] | None = None,
     ) -> BatchResult:
         """Every profile of a directory, scored and ranked; broken files are reported beside.
 
         With ``jobs`` > 1 the files are loaded and scored in that many processes, each
         with its own durable_rules host (the C core is not thread-safe); the result is
-        the same, byte for byte, as with one.
+        the same, byte for byte, as with one. ``progress`` hears how many files each
+        finished chunk held.
         """
         paths = profile_files(profiles_dir or bundled_dir("profiles"))
-        if jobs > 1 and len(paths) > 1:
-            parts = _parallel(self.ruleset.directory, self.evaluator.name, paths, jobs)
+        size = max(1, min(64, -(-len(paths) // max(1, jobs))))
+        chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
+        if jobs > 1 and len(chunks) > 1:
+            done = _parallel(self.ruleset.directory, self.evaluator.name, chunks, jobs)
         else:
-            parts = [_load_and_score(self, paths)]
+            done = (_load_and_score(self, chunk) for chunk in chunks)
+        parts = []
+        for chunk, part in zip(chunks, done):
+            parts.append(part)
+            if progress:
+                progress(len(chunk))
         results = [r for part in parts for r in part[0]]
         errors = [e for part in parts for e in part[1]]
         results.sort(key=SORT_KEYS[sort])
@@ -198,18 +210,16 @@ def _worker(paths: list[Path]) -> tuple[list[ProfileResult], list[ErrorOut]]:
 
 
 def _parallel(
-    rules_dir: str, evaluator: str, paths: list[Path], jobs: int
-) -> list[tuple[list[ProfileResult], list[ErrorOut]]]:
+    rules_dir: str, evaluator: str, chunks: list[list[Path]], jobs: int
+) -> Iterator[tuple[list[ProfileResult], list[ErrorOut]]]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    jobs = min(jobs, len(paths))
-    chunks = [paths[i::jobs] for i in range(jobs)]
     # spawn, not fork: a forked child would inherit the parent's durable_rules tables
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init,
-                             initargs=(rules_dir, evaluator)) as pool:
-        return list(pool.map(_worker, chunks))
+    with ProcessPoolExecutor(min(jobs, len(chunks)), mp_context=context,
+                             initializer=_worker_init, initargs=(rules_dir, evaluator)) as pool:
+        yield from pool.map(_worker, chunks)
 
 
 def validate(

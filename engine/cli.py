@@ -188,7 +188,12 @@ def batch(fmt: str, sort: str, jobs: int, rules_dir: Path | None, profiles_dir: 
     from . import explain
 
     with _engine(rules_dir, evaluator) as engine:
-        result = engine.batch(profiles_dir, sort=sort, jobs=jobs)
+        from .loader import profile_files
+        from .api import bundled_dir
+
+        total = len(profile_files(profiles_dir or bundled_dir("profiles")))
+        with progress_bar(total, "profiles") as bar:
+            result = engine.batch(profiles_dir, sort=sort, jobs=jobs, progress=bar.update)
         if fmt == "json":
             text = explain.batch_json(result)
         else:
