@@ -14,7 +14,7 @@ from .api import Engine
 from .changes import apply_changes
 from .profile import Profile
 from .results import ProfileResult, SourceOut
-from .schema import flatten
+from .schema import flatten, show_value
 
 
 class FactChange(BaseModel):
@@ -83,7 +83,7 @@ def _moves(engine: Engine, ra: ProfileResult, rb: ProfileResult) -> list[ScoreMo
 
 def whatif(engine: Engine, profile: Profile, changes: Mapping[str, Any]) -> Comparison:
     changed = apply_changes(profile, changes)
-    label = ", ".join(f"{k}={'unknown' if v is None else _show(v)}" for k, v in changes.items())
+    label = ", ".join(f"{k}={show_value(v)}" for k, v in changes.items())
     return compare_profiles(engine, profile, changed, profile.key, f"{profile.key} with {label}")
 
 
@@ -93,19 +93,11 @@ def history(engine: Engine, profiles: list[Profile]) -> list[Comparison]:
     return [compare_profiles(engine, a, b) for a, b in zip(ordered, ordered[1:])]
 
 
-def _show(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
-
-
 def comparison_text(c: Comparison) -> str:
     lines = [f"{c.before} -> {c.after}"]
     if c.facts:
         lines.append("  facts that differ:")
-        lines += [f"    {f.field}: {_fact(f.before)} -> {_fact(f.after)}" for f in c.facts]
+        lines += [f"    {f.field}: {show_value(f.before)} -> {show_value(f.after)}" for f in c.facts]
     lines.append("  scores:")
     width = max(len(m.target) for m in c.moves)
     for m in c.moves:
@@ -122,7 +114,3 @@ def comparison_text(c: Comparison) -> str:
     if not (c.started or c.stopped):
         lines.append("  no rule started or stopped firing")
     return "\n".join(lines) + "\n"
-
-
-def _fact(v: Any) -> str:
-    return "unknown" if v is None else _show(v)

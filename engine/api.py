@@ -15,7 +15,6 @@ from typing import Callable, Iterable, Iterator, Literal
 
 from .errors import (
     DurableEngineError,
-    ErrorRecord,
     EvaluationError,
     LoadError,
     LoadErrors,
@@ -142,17 +141,17 @@ class Engine:
 
     def score_many(
         self, profiles: Iterable[LoadedProfile]
-    ) -> tuple[list[ProfileResult], list[ErrorRecord]]:
+    ) -> tuple[list[ProfileResult], list[ErrorOut]]:
         """Scores, and the profiles that could not be scored (a group violated, say)."""
         results: list[ProfileResult] = []
-        errors: list[ErrorRecord] = []
+        errors: list[ErrorOut] = []
         for lp in profiles:
             try:
                 results.append(self.score(lp.profile))
             except DurableEngineError:
                 raise  # the engine itself is broken: no profile's result can be trusted
             except EvaluationError as exc:
-                errors.append(ErrorRecord(lp.file, str(exc), type(exc).__name__))
+                errors.append(ErrorOut(source=lp.file, message=str(exc), code=type(exc).__name__))
         return results, errors
 
     def batch(
@@ -192,7 +191,7 @@ def _load_and_score(engine: Engine, paths: list[Path]) -> tuple[list[ProfileResu
     loaded, load_errors = load_files(paths, engine.ruleset.catalog)
     results, eval_errors = engine.score_many(loaded)
     errors = [ErrorOut(source=e.file, message=e.reason, code=e.code) for e in load_errors]
-    errors += [ErrorOut(source=e.source, message=e.message, code=e.code) for e in eval_errors]
+    errors += eval_errors
     return results, errors
 
 

@@ -55,12 +55,7 @@ def raw_durable_rate(engine: Engine, facts: list[dict[str, Any]]) -> float:
     for definition in definitions.values():
         definition["run"] = lambda c: None
     host.set_rulesets({name: definitions})
-    keys = [(spec.path, spec.fact_key) for spec in engine.ruleset.fields_read]
-    messages = []
-    for i, fact in enumerate(facts):
-        m = {"kind": "profile", "sid": str(i)}
-        m.update((k, fact[p]) for p, k in keys if p in fact)
-        messages.append(m)
+    messages = [{**engine.evaluator.message(fact), "sid": str(i)} for i, fact in enumerate(facts)]
     start = time.perf_counter()
     for m in messages:
         host.assert_fact(name, m)

@@ -31,6 +31,7 @@ from .changes import apply_changes
 from .errors import LoadError, LoadErrors
 from .loader import LoadedProfile, parse_as
 from .rules import CALIBRATION_FILE
+from .schema import show_value
 from .yamlsource import load_document
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
@@ -62,14 +63,8 @@ class Term(_Strict):
             return f"band {self.band}"
         if self.value is not None:
             return str(self.value)
-        changed = ", ".join(f"{k}={_yaml_value(v)}" for k, v in self.set.items())
+        changed = ", ".join(f"{k}={show_value(v)}" for k, v in self.set.items())
         return f"{self.profile}{f' with {changed}' if changed else ''} {self.score}"
-
-
-def _yaml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return "unknown" if v is None else str(v)
 
 
 class Check(_Strict):

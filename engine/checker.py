@@ -24,7 +24,7 @@ from typing import Any
 
 from .conditions import All, AnyOf, Cmp, Condition, fields_of
 from .rules import Monotone, Rule, RuleSet, ScoreDef
-from .schema import FieldSpec, field_specs
+from .schema import FieldSpec, field_specs, show_value
 
 
 @dataclass(frozen=True)
@@ -44,16 +44,8 @@ class Finding:
             if not profile:
                 lines.append("      (every field unknown but the required ones)")
             for key, value in profile.items():
-                lines.append(f"      {key}: {_show(value)}")
+                lines.append(f"      {key}: {show_value(value)}")
         return "\n".join(lines)
-
-
-def _show(v: Any) -> str:
-    if v is None:
-        return "unknown"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return str(v)
 
 
 _COMPARE = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le,
@@ -320,7 +312,7 @@ class Checker:
         return Finding(
             "monotone-violation", decl.file, decl.line,
             f"declared: {decl.describe()}; but {target.id} goes from {score_a} to {score_b} "
-            f"when {f} goes from {_show(a[f])} to {_show(b[f])}",
+            f"when {f} goes from {show_value(a[f])} to {show_value(b[f])}",
             (("profile A", a), ("profile B, the same but", b)),
         )
 

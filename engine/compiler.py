@@ -23,15 +23,12 @@ from typing import Any
 
 from .conditions import All, AnyOf, Cmp, Condition
 from .rules import RuleSet
+from .schema import fact_key
 
 SENTINEL = "_sentinel"
 DISCRIMINATOR = ("kind", "profile")
 
 _ORDERING = {"ne": "$neq", "lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}
-
-
-def fact_key(path: str) -> str:
-    return path.replace(".", "__")
 
 
 def compile_condition(nnf: Condition) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from .errors import InputError
 from .evaluator import ReferenceEvaluator
 from .profile import Profile
 from .rules import RuleSet, ScoreDef
-from .schema import FieldSpec, field_specs, flatten
+from .schema import FieldSpec, field_specs, flatten, show_value
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 _TARGET = re.compile(r"^\s*([a-z_-]+)\s*(<=|>=|<|>)\s*([a-z0-9-]+)\s*$")
@@ -256,7 +256,7 @@ def result_text(r: CounterfactualResult) -> str:
         lines.append(f"{i}. {len(s.changes)} change{'s' if len(s.changes) != 1 else ''} -> "
                      f"{s.score} ({s.band}), {mark} by rescoring")
         for c in s.changes:
-            lines.append(f"     {c.field}: {_v(c.before)} -> {_v(c.after)}")
+            lines.append(f"     {c.field}: {show_value(c.before)} -> {show_value(c.after)}")
     if not r.complete:
         scope = "cut short by the search budget: the sets shown may not be the smallest"
     elif r.solutions:
@@ -265,13 +265,3 @@ def result_text(r: CounterfactualResult) -> str:
         scope = f"exhaustive up to {r.max_changes} changes"
     lines.append(f"{r.searched} candidate change sets evaluated ({scope})")
     return "\n".join(lines) + "\n"
-
-
-def _v(v: Any) -> str:
-    if v is None:
-        return "unknown"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)

@@ -16,7 +16,7 @@ Anything else that escapes is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -159,12 +159,3 @@ class GroupViolation(EvaluationError):
 
 class DurableEngineError(EvaluationError):
     pass
-
-
-@dataclass
-class ErrorRecord:
-    """A failure reported alongside results, as the JSON contract's ``errors`` entries."""
-
-    source: str
-    message: str
-    code: str | None = field(default=None)

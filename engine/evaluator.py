@@ -17,9 +17,10 @@ import copy
 import itertools
 import threading
 import weakref
+from functools import cache
 from typing import Any, Callable, Protocol
 
-from .compiler import SENTINEL, compile_ruleset, fact_key
+from .compiler import SENTINEL, compile_ruleset
 from .conditions import All, AnyOf, Cmp, Condition
 from .errors import DurableEngineError
 from .rules import RuleSet
@@ -40,7 +41,8 @@ class Evaluator(Protocol):
 _names = itertools.count(1)
 
 
-def _quiet_host():
+@cache
+def _quiet_host_class() -> type:
     from durable import engine as durable_engine
 
     class QuietHost(durable_engine.Host):
@@ -53,7 +55,11 @@ def _quiet_host():
         def _run(self) -> None:
             pass
 
-    return QuietHost()
+    return QuietHost
+
+
+def _quiet_host() -> Any:
+    return _quiet_host_class()()
 
 
 class DurableEvaluator:
@@ -62,7 +68,10 @@ class DurableEvaluator:
     def __init__(self, ruleset: RuleSet) -> None:
         import durable_rules_engine  # the C core, imported only when durable evaluation is used
 
+        from durable.engine import MessageNotHandledException, MessageObservedException
+
         self._core = durable_rules_engine
+        self._refusals = (MessageNotHandledException, MessageObservedException)
         self._lock = threading.Lock()  # the C core keeps a global table without locks
         self._keys = tuple((spec.path, spec.fact_key) for spec in ruleset.fields_read)
         self._fired: list[str] = []
@@ -109,20 +118,23 @@ class DurableEvaluator:
             self._core.delete_ruleset(probe.get_ruleset(name)._handle)
         return DurableEngineError(f"durable_rules rejected the rule set ({exc})")
 
-    def fired(self, fact: Fact) -> frozenset[str]:
-        from durable.engine import MessageNotHandledException, MessageObservedException
-
+    def message(self, fact: Fact) -> dict[str, Any]:
+        """The fact as durable_rules gets it: flat, lean, with the discriminator."""
         message: dict[str, Any] = {"kind": "profile"}
         for path, key in self._keys:
             if path in fact:
                 message[key] = fact[path]
+        return message
+
+    def fired(self, fact: Fact) -> frozenset[str]:
+        message = self.message(fact)
         with self._lock:
             sid = str(next(self._sessions))
             message["sid"] = sid
             self._fired.clear()
             try:
                 state = self._host.assert_fact(self._ruleset_name, message)
-            except (MessageNotHandledException, MessageObservedException) as exc:
+            except self._refusals as exc:
                 raise DurableEngineError(f"durable_rules did not take the profile ({exc})") from None
             except Exception as exc:
                 raise DurableEngineError(f"durable_rules failed on the profile ({exc})") from None
@@ -218,4 +230,4 @@ class ReferenceEvaluator:
 
 EVALUATORS = {"durable": DurableEvaluator, "reference": ReferenceEvaluator}
 
-__all__ = ["DurableEvaluator", "ReferenceEvaluator", "Evaluator", "EVALUATORS", "fact_key"]
+__all__ = ["DurableEvaluator", "ReferenceEvaluator", "Evaluator", "EVALUATORS"]

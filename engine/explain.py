@@ -15,6 +15,7 @@ from typing import Any, Iterable
 
 from .results import BatchResult, Contribution, Match, ProfileResult, ScoreResult
 from .rules import Rule, RuleSet
+from .schema import show_value
 from .trace import RuleFired, RuleNotFired, Trace
 
 WIDTH = 88
@@ -22,26 +23,16 @@ WIDTH = 88
 TITLES = {"deterrence": "Deterrence", "alignment_risk": "Alignment risk"}
 
 
-def _value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    if isinstance(v, list):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    return str(v)
-
-
 def describe_match(m: Match) -> str:
     """One matched fact in words: the profile's value, the rule's test, how firm the fact is."""
     if m.op == "is unknown":
         text = f"{m.field} is unknown"
     elif m.op == "is known":
-        text = f"{m.field} = {_value(m.value)} (known)"
+        text = f"{m.field} = {show_value(m.value)} (known)"
     elif m.op == "=":
-        text = f"{m.field} = {_value(m.value)}"
+        text = f"{m.field} = {show_value(m.value)}"
     else:
-        text = f"{m.field} = {_value(m.value)} (rule: {m.op} {_value(m.threshold)})"
+        text = f"{m.field} = {show_value(m.value)} (rule: {m.op} {show_value(m.threshold)})"
     provenance = [p for p in (m.confidence, m.source) if p]
     if provenance:
         text += f"  [{'; '.join(provenance)}]"

@@ -38,7 +38,18 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from .catalog import Catalog, CatalogFile, SourceKind
-from .conditions import OPERATORS, ORDERING, All, AnyOf, Cmp, Condition, Not, normalize, to_data
+from .conditions import (
+    OPERATORS,
+    ORDERING,
+    All,
+    AnyOf,
+    Cmp,
+    Condition,
+    Not,
+    fields_of,
+    normalize,
+    to_data,
+)
 from .errors import LoadError, LoadErrors
 from .loader import describe_found, parse_as
 from .schema import FieldSpec, field_specs, suggest
@@ -214,7 +225,7 @@ class RuleSet:
     def targets(self) -> dict[str, ScoreDef]:
         return {**self.scores, **self.dimensions}
 
-    @property
+    @cached_property
     def digest(self) -> str:
         payload = {
             "targets": {
@@ -236,11 +247,9 @@ class RuleSet:
                 return r
         raise KeyError(rule_id)
 
-    @property
+    @cached_property
     def fields_read(self) -> tuple[FieldSpec, ...]:
         """The profile fields some rule reads, in model order: all the fact must carry."""
-        from .conditions import fields_of
-
         used: set[str] = set()
         for r in self.rules:
             used |= fields_of(r.when)

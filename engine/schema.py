@@ -36,8 +36,7 @@ class FieldSpec:
 
     @property
     def fact_key(self) -> str:
-        # durable_rules reads "a.b" as a path into nested objects; the fact is flat.
-        return self.path.replace(".", "__")
+        return fact_key(self.path)
 
     @property
     def numeric(self) -> bool:
@@ -83,6 +82,14 @@ class FieldSpec:
 
 def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def fact_key(path: str) -> str:
+    """The field's key in the fact given to durable_rules.
+
+    durable_rules reads "a.b" as a path into nested objects; the fact is flat.
+    """
+    return path.replace(".", "__")
 
 
 def optional_inner(annotation: Any) -> tuple[Any, bool]:
@@ -141,6 +148,19 @@ def field_specs() -> dict[str, FieldSpec]:
             actionable = bool(extra.get("actionable", True))
             out[path] = _leaf(path, annotation, required, info.description or "", actionable)
     return out
+
+
+def show_value(v: Any) -> str:
+    """A field value as a user writes it in YAML; None is an unknown fact."""
+    if v is None:
+        return "unknown"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(show_value(x) for x in v) + "]"
+    return str(v)
 
 
 def suggest(word: str, choices: typing.Iterable[str], n: int = 3) -> list[str]:

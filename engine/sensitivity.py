@@ -64,6 +64,11 @@ def analyse(
     targets = list(ruleset.targets.values())
     rng = np.random.default_rng(seed)
     samples = {t.id: np.empty((len(profiles), draws), dtype=np.int16) for t in targets}
+    points = {t.id: np.array([r.points_for(t.id) for r in rules], dtype=np.float64)
+              for t in targets}
+    # the rule base's own points: the same arithmetic as scoring, so no profile is rescored
+    baseline = {t.id: np.clip(t.base + fired @ points[t.id], 0, 100).astype(int).tolist()
+                for t in targets}
     done = 0
     while done < draws:
         n = min(chunk, draws - done)
@@ -71,14 +76,12 @@ def analyse(
         # judgment about an argument moves every score the argument feeds
         factors = rng.uniform(1 - spread, 1 + spread, size=(len(rules), n))
         for t in targets:
-            points = np.array([r.points_for(t.id) for r in rules], dtype=np.float64)
-            raw = t.base + fired @ (points[:, None] * factors)
+            raw = t.base + fired @ (points[t.id][:, None] * factors)
             samples[t.id][:, done:done + n] = np.clip(np.rint(raw), 0, 100)
         done += n
         if progress:
             progress(n)
 
-    baseline = {t.id: [engine.score(p).target(t.id).score for p in profiles] for t in targets}
     ranked = samples[ranked_by].astype(np.float64)
     # rank 1 = highest score; ties share the better rank, as in the ranked table
     ranks = (ranked[None, :, :] > ranked[:, None, :]).sum(axis=1) + 1
