@@ -26,8 +26,8 @@ from .profile import Profile
 from .results import BatchResult, ErrorOut, ProfileResult, RulesetInfo
 from .rules import RuleSet, load_ruleset
 from .schema import flatten, suggest
-from .scoring import score as score_trace
-from .trace import Trace, trace as build_trace
+from .scoring import Scorer
+from .trace import Trace, Tracer
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -56,6 +56,8 @@ class Engine:
             raise ValueError(f"unknown evaluator {evaluator!r}; known: {', '.join(EVALUATORS)}")
         self.ruleset = ruleset
         self.evaluator: Evaluator = EVALUATORS[evaluator](ruleset)
+        self._tracer = Tracer(ruleset)
+        self._scorer = Scorer(ruleset)
         # The reference closures cost little next to a durable_rules session; running
         # them on every profile turns any disagreement into an error, never a wrong score.
         self._check = (
@@ -107,8 +109,8 @@ class Engine:
         profile = self._as_profile(profile)
         fact = flatten(profile)
         fired = self.fired(profile, fact)
-        t = build_trace(self.ruleset, profile, fact, fired, self.evaluator.name, full)
-        return score_trace(self.ruleset, t)
+        t = self._tracer.trace(profile, fact, fired, self.evaluator.name, full)
+        return self._scorer.score(t)
 
     def score(self, profile: Profile | str | Path) -> ProfileResult:
         return self.trace(profile, full=False)[0]

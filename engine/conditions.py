@@ -25,7 +25,7 @@ expression-level negation and no ``in``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, Callable, Union
 
 # Operators as written in rule files -> internal names.
 OPERATORS = {
@@ -161,6 +161,54 @@ def matched_leaves(nnf: Condition, fact: dict[str, Any]) -> list[Cmp]:
     if isinstance(nnf, AnyOf):
         return [leaf for c in nnf.items for leaf in matched_leaves(c, fact)]
     raise TypeError("matched_leaves needs the normal form")
+
+
+_MISSING = object()
+
+# The leaf tests as closures over one field and one value: same meaning as _LEAF_TESTS,
+# without the dispatch on the operator at every call.
+_CLOSURES = {
+    "eq": lambda k, v: lambda f: (x := f.get(k, _MISSING)) is not _MISSING and x == v,
+    "ne": lambda k, v: lambda f: (x := f.get(k, _MISSING)) is not _MISSING and x != v,
+    "lt": lambda k, v: lambda f: (x := f.get(k, _MISSING)) is not _MISSING and x < v,
+    "le": lambda k, v: lambda f: (x := f.get(k, _MISSING)) is not _MISSING and x <= v,
+    "gt": lambda k, v: lambda f: (x := f.get(k, _MISSING)) is not _MISSING and x > v,
+    "ge": lambda k, v: lambda f: (x := f.get(k, _MISSING)) is not _MISSING and x >= v,
+    "in": lambda k, v: lambda f: (x := f.get(k, _MISSING)) is not _MISSING and x in v,
+    "not_in": lambda k, v: lambda f: (x := f.get(k, _MISSING)) is not _MISSING and x not in v,
+    "present": lambda k, v: lambda f: k in f,
+    "absent": lambda k, v: lambda f: k not in f,
+}
+
+
+def leaf_matcher(
+    nnf: Condition, payload: Callable[[Cmp], Any] = lambda leaf: leaf
+) -> Callable[[dict[str, Any]], list[Any]]:
+    """:func:`matched_leaves` for one condition, built once: a closure per node.
+
+    Explanations run it on every fired rule of every profile, so the tree is
+    walked when the rule set loads, not per profile. Each matched comparison is
+    reported as ``payload(leaf)``, worked out here once (the leaf itself by default).
+    """
+    if isinstance(nnf, Cmp):
+        test, found = _CLOSURES[nnf.op](nnf.field, nnf.value), [payload(nnf)]
+        return lambda fact: found if test(fact) else []
+    if not isinstance(nnf, (All, AnyOf)):
+        raise TypeError("leaf_matcher needs the normal form")
+    parts = tuple(leaf_matcher(c, payload) for c in nnf.items)
+    if isinstance(nnf, AnyOf):
+        return lambda fact: [leaf for part in parts for leaf in part(fact)]
+
+    def every(fact: dict[str, Any]) -> list[Any]:
+        out: list[Any] = []
+        for part in parts:
+            found = part(fact)
+            if not found:
+                return []
+            out += found
+        return out
+
+    return every
 
 
 def fields_of(cond: Condition) -> set[str]:

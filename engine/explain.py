@@ -169,7 +169,7 @@ def trace_text(t: Trace, result: ProfileResult, show_all: bool) -> str:
     for event in t.events:
         if isinstance(event, RuleFired):
             lines.append(f"FIRED  {_rule_head(event.rule)}")
-            lines += [f"         fact: {describe_match(Match(**m))}" for m in event.matches]
+            lines += [f"         fact: {describe_match(m)}" for m in event.matches]
         elif isinstance(event, RuleNotFired) and show_all:
             lines.append(f"no     {_rule_head(event.rule)}")
             lines += [f"         unmet: {describe_match(m)}" for m in t.unmet(event)]

@@ -167,6 +167,17 @@ def suggest(word: str, choices: typing.Iterable[str], n: int = 3) -> list[str]:
     return difflib.get_close_matches(word, list(choices), n=n, cutoff=0.6)
 
 
+@cache
+def _layout() -> tuple[tuple[str, tuple[tuple[str, str, bool], ...]], ...]:
+    """Per section, its fields as (name, dotted path, is an enum): the walk flatten repeats."""
+    specs = field_specs()
+    return tuple(
+        (section, tuple((name, f"{section}.{name}", specs[f"{section}.{name}"].kind == "enum")
+                        for name in model.model_fields))
+        for section, model in SECTIONS.items()
+    )
+
+
 def flatten(profile: Profile) -> dict[str, Any]:
     """The profile's known facts by dotted path; unknown fields are left out, never None."""
     out: dict[str, Any] = {}
@@ -174,13 +185,14 @@ def flatten(profile: Profile) -> dict[str, Any]:
         value = getattr(profile, name)
         if value is not None:
             out[name] = value.value
-    for section in SECTIONS:
-        part = getattr(profile, section)
-        for name in type(part).model_fields:
-            fact = getattr(part, name)
+    # flatten runs once per scored profile: read the models' instance dicts directly
+    sections = profile.__dict__
+    for section, fields in _layout():
+        facts = sections[section].__dict__
+        for name, path, is_enum in fields:
+            fact = facts[name]
             if fact is not None:
-                value = fact.value
-                out[f"{section}.{name}"] = value.value if isinstance(value, Enum) else value
+                out[path] = fact.value.value if is_enum else fact.value
     return out
 
 

@@ -6,8 +6,11 @@ hidden: ``score == base + sum(points) + adjustment``. Bands are 20 points wide.
 
 from __future__ import annotations
 
+from operator import itemgetter
+from typing import Any
+
 from .errors import GroupViolation
-from .results import ProfileResult
+from .results import ProfileResult, SourceOut
 from .rules import RuleSet, ScoreDef
 from .trace import ScoreBounded, Trace
 
@@ -27,14 +30,15 @@ def check_groups(ruleset: RuleSet, trace: Trace) -> None:
             raise GroupViolation(trace.profile.key, gid, [], "required")
 
 
-def _sort_key(c: dict) -> tuple[int, str]:
-    # largest effect first, then by id, so that file order never shows through
-    return (-c["points"], c["rule"])
+_points = itemgetter("points")
+_sort_key = _points  # descending: the largest effect first
 
 
 def _result(target: ScoreDef, contributions: list[dict]) -> tuple[dict, ScoreBounded]:
-    contributions.sort(key=_sort_key)
-    raw = target.base + sum(c["points"] for c in contributions)
+    # largest effect first, then by rule id: contributions arrive in rule-id order and
+    # the sort is stable (also reversed), so file order never shows through
+    contributions.sort(key=_sort_key, reverse=True)
+    raw = target.base + sum(map(_points, contributions))
     score = min(HIGH, max(LOW, raw))
     result = {
         "score": score,
@@ -46,34 +50,49 @@ def _result(target: ScoreDef, contributions: list[dict]) -> tuple[dict, ScoreBou
     return result, ScoreBounded(target.id, raw, score)
 
 
-def score(ruleset: RuleSet, trace: Trace) -> tuple[ProfileResult, Trace]:
-    """The profile's result, and its trace completed with the bounding events."""
-    check_groups(ruleset, trace)
-    contributions: dict[str, list[dict]] = {t: [] for t in ruleset.targets}
-    for event in trace.fired:
-        rule = event.rule
-        source = {"id": rule.source.id, "section": rule.source.section}
-        for target, points in rule.points:
-            contributions[target].append({
-                "rule": rule.id, "title": rule.title, "points": points,
-                "dimension": rule.dimension, "rationale": rule.rationale,
-                "matched": event.matches, "source": source,
-            })
-    results: dict[str, dict] = {}
-    bounded: list[ScoreBounded] = []
-    for target in ruleset.targets.values():
-        results[target.id], event = _result(target, contributions[target.id])
-        bounded.append(event)
-    profile = trace.profile
-    # one validation of the whole result: pydantic-core builds the nested models at once,
-    # far faster than constructing each contribution and match in Python
-    result = ProfileResult.model_validate({
-        "profile": profile.key,
-        "country": profile.country,
-        "name": profile.name,
-        "as_of": profile.as_of,
-        "deterrence": results["deterrence"],
-        "alignment_risk": results["alignment_risk"],
-        "dimensions": {d: results[d] for d in ruleset.dimensions},
-    })
-    return result, trace.with_events(tuple(bounded))
+class Scorer:
+    """Scores traces of one rule set; each rule's share of a contribution is built once."""
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        self.ruleset = ruleset
+        self._targets = tuple(ruleset.targets.values())
+        # (target, the contribution without its matched facts) for every target a rule feeds;
+        # the SourceOut is a ready model that validation takes as it is
+        self._parts: dict[str, tuple[tuple[str, dict[str, Any]], ...]] = {}
+        for rule in ruleset.rules:
+            source = SourceOut(id=rule.source.id, section=rule.source.section)
+            self._parts[rule.id] = tuple(
+                (target, {"rule": rule.id, "title": rule.title, "points": points,
+                          "dimension": rule.dimension, "rationale": rule.rationale,
+                          "source": source})
+                for target, points in rule.points
+            )
+
+    def score(self, trace: Trace) -> tuple[ProfileResult, Trace]:
+        """The profile's result, and its trace completed with the bounding events."""
+        ruleset = self.ruleset
+        check_groups(ruleset, trace)
+        contributions: dict[str, list[dict]] = {t.id: [] for t in self._targets}
+        parts = self._parts
+        for event in trace.fired:
+            matched = event.matches
+            for target, part in parts[event.rule.id]:
+                contributions[target].append({**part, "matched": matched})
+        results: dict[str, dict] = {}
+        bounded: list[ScoreBounded] = []
+        for target in self._targets:
+            results[target.id], event = _result(target, contributions[target.id])
+            bounded.append(event)
+        profile = trace.profile
+        # one validation of the whole result: pydantic-core builds the nested models at once,
+        # far faster than constructing each contribution in Python
+        result = ProfileResult.model_validate({
+            "profile": profile.key,
+            "country": profile.country,
+            "name": profile.name,
+            "as_of": profile.as_of,
+            "deterrence": results["deterrence"],
+            "alignment_risk": results["alignment_risk"],
+            "dimensions": {d: results[d] for d in ruleset.dimensions},
+        })
+        return result, trace.with_events(tuple(bounded))

@@ -1,6 +1,6 @@
 """Typed trace events of one profile's evaluation.
 
-The evaluator decides which rules fire; :func:`trace` records that decision as
+The evaluator decides which rules fire; :class:`Tracer` records that decision as
 events, each with the facts that support it. Scoring consumes the events and
 explanations only filter and render them: no view recomputes a decision.
 """
@@ -8,21 +8,22 @@ explanations only filter and render them: no view recomputes a decision.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
-from typing import Any
+from functools import cached_property
+from typing import Any, NamedTuple
 
-from .conditions import SYMBOLS, Cmp, matched_leaves
+from pydantic import TypeAdapter
+
+from .conditions import SYMBOLS, Cmp, leaf_matcher
 from .errors import DurableEngineError
 from .profile import Profile
 from .results import Match
 from .rules import Rule, RuleSet
-from .schema import fact_of
 
 
 @dataclass(frozen=True)
 class RuleFired:
     rule: Rule
-    matches: tuple[dict[str, Any], ...]  # the fields of results.Match
+    matches: tuple[Match, ...]
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,9 @@ class Trace:
     evaluator: str
     events: tuple[Event, ...]
 
-    @property
+    @cached_property
     def fired(self) -> tuple[RuleFired, ...]:
-        return tuple(e for e in self.events if isinstance(e, RuleFired))
+        return tuple(e for e in self.events if type(e) is RuleFired)
 
     @property
     def not_fired(self) -> tuple[RuleNotFired, ...]:
@@ -61,20 +62,39 @@ class Trace:
     def unmet(self, event: RuleNotFired) -> tuple[Match, ...]:
         """The comparisons of a rule that were false for this profile (for explanations)."""
         leaves = [lf for lf in _leaves(event.rule.nnf) if not lf.holds(self.fact)]
-        return tuple(Match(**to_match(lf, self.profile, self.fact)) for lf in leaves)
+        return tuple(Match(**_match(_Leaf.of(lf), self.profile, self.fact)) for lf in leaves)
 
 
-def to_match(leaf: Cmp, profile: Profile, fact: dict[str, Any]) -> dict[str, Any]:
-    known = fact_of(profile, leaf.field)
-    threshold = list(leaf.value) if isinstance(leaf.value, tuple) else leaf.value
-    confidence = known.confidence if known is not None else None
+class _Leaf(NamedTuple):
+    """What a comparison contributes to a match, worked out from the rule alone."""
+
+    field: str
+    section: str | None  # None for identity fields such as region, which carry no provenance
+    name: str
+    op: str
+    threshold: Any
+
+    @classmethod
+    def of(cls, leaf: Cmp) -> _Leaf:
+        section, _, name = leaf.field.rpartition(".")
+        threshold = list(leaf.value) if isinstance(leaf.value, tuple) else leaf.value
+        return cls(leaf.field, section or None, name, SYMBOLS[leaf.op], threshold)
+
+
+def _match(leaf: _Leaf, profile: Profile, fact: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a :class:`Match`: the rule's test, the profile's value and its provenance."""
+    known = getattr(getattr(profile, leaf.section), leaf.name) if leaf.section else None
+    if known is None:
+        source = confidence = None
+    else:
+        source, confidence = known.source, known.confidence
     return {
         "field": leaf.field,
-        "op": SYMBOLS[leaf.op],
-        "threshold": threshold,
+        "op": leaf.op,
+        "threshold": leaf.threshold,
         "value": fact.get(leaf.field),
-        "source": known.source if known is not None else None,
-        "confidence": confidence.value if isinstance(confidence, Enum) else confidence,
+        "source": source,
+        "confidence": None if confidence is None else confidence.value,
     }
 
 
@@ -84,24 +104,49 @@ def _leaves(cond) -> list[Cmp]:
     return [leaf for c in cond.items for leaf in _leaves(c)]
 
 
-def trace(
-    ruleset: RuleSet,
-    profile: Profile,
-    fact: dict[str, Any],
-    fired: frozenset[str],
-    evaluator: str,
-    full: bool = True,
-) -> Trace:
-    events: list[Event] = []
-    for rule in ruleset.rules:
-        if rule.id in fired:
-            leaves = matched_leaves(rule.nnf, fact)
+# One validation for all the matches of a profile: pydantic-core builds the Match
+# objects in a single call, and every target a rule feeds shares them.
+_MATCHES = TypeAdapter(list[Match])
+
+
+class Tracer:
+    """Builds the traces of one rule set; what the rules alone determine is worked out once."""
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        self.rules = ruleset.rules
+        self._matchers = tuple(leaf_matcher(rule.nnf, _Leaf.of) for rule in ruleset.rules)
+        self._index = {rule.id: i for i, rule in enumerate(ruleset.rules)}
+
+    def trace(
+        self,
+        profile: Profile,
+        fact: dict[str, Any],
+        fired: frozenset[str],
+        evaluator: str,
+        full: bool = True,
+    ) -> Trace:
+        """The events of one evaluation, in rule order; ``full`` adds the rules that did not fire."""
+        rules, matchers = self.rules, self._matchers
+        order = range(len(rules)) if full else sorted(self._index[r] for r in fired)
+        events: list[Any] = []
+        firings: list[tuple[int, Rule, int]] = []  # (event index, rule, first match)
+        matches: list[dict[str, Any]] = []
+        for i in order:
+            rule = rules[i]
+            if rule.id not in fired:
+                events.append(RuleNotFired(rule))
+                continue
+            leaves = matchers[i](fact)
             if not leaves:
                 raise DurableEngineError(
-                    f"{profile.key}: the {evaluator} evaluator fired rule '{rule.id}' although "
-                    "its condition does not hold"
+                    f"{profile.key}: the {evaluator} evaluator fired rule '{rule.id}' "
+                    "although its condition does not hold"
                 )
-            events.append(RuleFired(rule, tuple(to_match(lf, profile, fact) for lf in leaves)))
-        elif full:
-            events.append(RuleNotFired(rule))
-    return Trace(profile, fact, evaluator, tuple(events))
+            firings.append((len(events), rule, len(matches)))
+            events.append(None)
+            matches += [_match(leaf, profile, fact) for leaf in leaves]
+        built = _MATCHES.validate_python(matches)
+        ends = [start for _, _, start in firings[1:]] + [len(built)]
+        for (at, rule, start), end in zip(firings, ends):
+            events[at] = RuleFired(rule, tuple(built[start:end]))
+        return Trace(profile, fact, evaluator, tuple(events))
