@@ -10,6 +10,7 @@ Nothing here prints; the CLI renders what these functions return.
 
 from __future__ import annotations
 
+from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Literal
 
@@ -37,6 +38,10 @@ def bundled_dir(kind: Literal["rules", "profiles"]) -> Path:
     inside = _PACKAGE / "bundled" / kind
     return inside if inside.is_dir() else _PACKAGE.parent / kind
 
+
+# Profiles per chunk in score_iter: large enough to keep each phase's working set hot,
+# small enough that a chunk's facts and firings stay a few hundred kilobytes.
+CHUNK = 256
 
 SORT_KEYS = {
     "deterrence": lambda r: (-r.deterrence.score, r.profile),
@@ -141,19 +146,41 @@ class Engine:
                 return load_profile(path, self.ruleset.catalog)
         raise UnknownProfileError(text, suggest(text, [p.stem for p in files]))
 
+    def score_iter(
+        self, profiles: Iterable[Profile]
+    ) -> Iterator[ProfileResult | EvaluationError]:
+        """Score many profiles, in order: each one's result, or the evaluation error that
+        stopped it (a group violated, say). A broken engine raises instead.
+
+        durable_rules runs over a chunk of profiles before their explanations are
+        built, so that each phase finds its own code and tables still in the
+        processor's caches; alternating per profile costs about a tenth more.
+        """
+        it = iter(profiles)
+        while chunk := list(islice(it, CHUNK)):
+            facts = [flatten(p) for p in chunk]
+            firings = [self.fired(p, f) for p, f in zip(chunk, facts)]
+            for profile, fact, fired in zip(chunk, facts, firings):
+                t = self._tracer.trace(profile, fact, fired, self.evaluator.name, full=False)
+                try:
+                    yield self._scorer.score(t)[0]
+                except DurableEngineError:
+                    raise  # the engine itself is broken: no profile's result can be trusted
+                except EvaluationError as exc:
+                    yield exc
+
     def score_many(
         self, profiles: Iterable[LoadedProfile]
     ) -> tuple[list[ProfileResult], list[ErrorOut]]:
         """Scores, and the profiles that could not be scored (a group violated, say)."""
+        loaded = list(profiles)
         results: list[ProfileResult] = []
         errors: list[ErrorOut] = []
-        for lp in profiles:
-            try:
-                results.append(self.score(lp.profile))
-            except DurableEngineError:
-                raise  # the engine itself is broken: no profile's result can be trusted
-            except EvaluationError as exc:
-                errors.append(ErrorOut(source=lp.file, message=str(exc), code=type(exc).__name__))
+        for lp, out in zip(loaded, self.score_iter(lp.profile for lp in loaded)):
+            if isinstance(out, EvaluationError):
+                errors.append(ErrorOut(source=lp.file, message=str(out), code=type(out).__name__))
+            else:
+                results.append(out)
         return results, errors
 
     def batch(
@@ -186,7 +213,7 @@ class Engine:
         errors = [e for part in parts for e in part[1]]
         results.sort(key=SORT_KEYS[sort])
         errors.sort(key=lambda e: (e.source, e.message))
-        return BatchResult(ruleset=self.info, results=results, errors=errors)
+        return BatchResult(ruleset=self.info, results=tuple(results), errors=tuple(errors))
 
 
 def _load_and_score(engine: Engine, paths: list[Path]) -> tuple[list[ProfileResult], list[ErrorOut]]:

@@ -7,25 +7,65 @@ The JSON shape (later tools read it)::
      "errors": [{"source": "...", "message": "...", "code": "..."}]}
 
 with R a :class:`ProfileResult`.
+
+These are frozen, slotted dataclasses rather than pydantic models: the engine
+builds some sixty of them per profile from facts and rules that pydantic has
+already validated, and validating them again cost more than durable_rules'
+own work per profile. Pydantic still owns their outside: ``model_dump`` and
+``model_dump_json`` serialise through a ``TypeAdapter``, ``json_schema`` gives
+the contract, and ``model_validate`` reads a result back from JSON data.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
+
+_T = TypeVar("_T", bound="_Out")
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
+@cache
+def _adapter(cls: type) -> TypeAdapter[Any]:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(cls)
 
 
+class _Out:
+    """The pydantic-style outside of a result: dump, dump as JSON, schema, read back."""
+
+    __slots__ = ()
+
+    def model_dump(self, mode: Literal["python", "json"] = "python") -> dict[str, Any]:
+        return _adapter(type(self)).dump_python(self, mode=mode)
+
+    def model_dump_json(self) -> str:
+        return _adapter(type(self)).dump_json(self).decode()
+
+    @classmethod
+    def model_validate(cls: type[_T], data: Any) -> _T:
+        return _adapter(cls).validate_python(data)
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        return _adapter(cls).json_schema(mode="serialization")
+
+
+_frozen = dataclass(frozen=True, slots=True)
+
+
+@_frozen
 class SourceOut(_Out):
     id: str
     section: str | None
 
 
+@_frozen
 class Match(_Out):
     """One fact a rule matched: the field, the profile's value, and the rule's test."""
 
@@ -37,16 +77,18 @@ class Match(_Out):
     confidence: str | None = None
 
 
+@_frozen
 class Contribution(_Out):
     rule: str
     title: str
     points: int
     dimension: str
     rationale: str
-    matched: list[Match]
+    matched: tuple[Match, ...]
     source: SourceOut
 
 
+@_frozen
 class ScoreResult(_Out):
     """``base + sum(c.points for c in contributions) + adjustment == score`` always."""
 
@@ -54,9 +96,10 @@ class ScoreResult(_Out):
     band: str
     base: int
     adjustment: int
-    contributions: list[Contribution]
+    contributions: tuple[Contribution, ...]
 
 
+@_frozen
 class ProfileResult(_Out):
     profile: str
     country: str
@@ -72,18 +115,21 @@ class ProfileResult(_Out):
         return self.dimensions[name]
 
 
+@_frozen
 class RulesetInfo(_Out):
     rules: int
     digest: str
 
 
+@_frozen
 class ErrorOut(_Out):
     source: str
     message: str
     code: str | None = None
 
 
+@_frozen
 class BatchResult(_Out):
     ruleset: RulesetInfo
-    results: list[ProfileResult]
-    errors: list[ErrorOut]
+    results: tuple[ProfileResult, ...]
+    errors: tuple[ErrorOut, ...]

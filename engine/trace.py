@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, NamedTuple
-
-from pydantic import TypeAdapter
+from operator import attrgetter
+from typing import Any, Callable
 
 from .conditions import SYMBOLS, Cmp, leaf_matcher
 from .errors import DurableEngineError
@@ -20,18 +19,18 @@ from .results import Match
 from .rules import Rule, RuleSet
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RuleFired:
     rule: Rule
     matches: tuple[Match, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RuleNotFired:
     rule: Rule
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScoreBounded:
     target: str
     raw: int
@@ -62,40 +61,29 @@ class Trace:
     def unmet(self, event: RuleNotFired) -> tuple[Match, ...]:
         """The comparisons of a rule that were false for this profile (for explanations)."""
         leaves = [lf for lf in _leaves(event.rule.nnf) if not lf.holds(self.fact)]
-        return tuple(Match(**_match(_Leaf.of(lf), self.profile, self.fact)) for lf in leaves)
+        return tuple(match_of(lf)(self.profile, self.fact) for lf in leaves)
 
 
-class _Leaf(NamedTuple):
-    """What a comparison contributes to a match, worked out from the rule alone."""
-
-    field: str
-    section: str | None  # None for identity fields such as region, which carry no provenance
-    name: str
-    op: str
-    threshold: Any
-
-    @classmethod
-    def of(cls, leaf: Cmp) -> _Leaf:
-        section, _, name = leaf.field.rpartition(".")
-        threshold = list(leaf.value) if isinstance(leaf.value, tuple) else leaf.value
-        return cls(leaf.field, section or None, name, SYMBOLS[leaf.op], threshold)
+Matcher = Callable[[Profile, dict[str, Any]], Match]
 
 
-def _match(leaf: _Leaf, profile: Profile, fact: dict[str, Any]) -> dict[str, Any]:
-    """The fields of a :class:`Match`: the rule's test, the profile's value and its provenance."""
-    known = getattr(getattr(profile, leaf.section), leaf.name) if leaf.section else None
-    if known is None:
-        source = confidence = None
-    else:
-        source, confidence = known.source, known.confidence
-    return {
-        "field": leaf.field,
-        "op": leaf.op,
-        "threshold": leaf.threshold,
-        "value": fact.get(leaf.field),
-        "source": source,
-        "confidence": None if confidence is None else confidence.value,
-    }
+def match_of(leaf: Cmp) -> Matcher:
+    """How a comparison reads as a :class:`Match`: the rule's test, the profile's value and
+    where that value comes from. Everything the rule alone decides is bound here, once."""
+    field, op, threshold = leaf.field, SYMBOLS[leaf.op], leaf.value
+    if "." not in field:  # identity fields such as region carry no provenance
+        return lambda profile, fact: Match(field, op, threshold, fact.get(field))
+    provenance = attrgetter(field)  # section.name on the profile: the Fact, or None
+
+    def match(profile: Profile, fact: dict[str, Any]) -> Match:
+        known = provenance(profile)
+        if known is None:
+            return Match(field, op, threshold, None)
+        confidence = known.confidence
+        return Match(field, op, threshold, fact[field], known.source,
+                     None if confidence is None else confidence.value)
+
+    return match
 
 
 def _leaves(cond) -> list[Cmp]:
@@ -104,17 +92,12 @@ def _leaves(cond) -> list[Cmp]:
     return [leaf for c in cond.items for leaf in _leaves(c)]
 
 
-# One validation for all the matches of a profile: pydantic-core builds the Match
-# objects in a single call, and every target a rule feeds shares them.
-_MATCHES = TypeAdapter(list[Match])
-
-
 class Tracer:
     """Builds the traces of one rule set; what the rules alone determine is worked out once."""
 
     def __init__(self, ruleset: RuleSet) -> None:
         self.rules = ruleset.rules
-        self._matchers = tuple(leaf_matcher(rule.nnf, _Leaf.of) for rule in ruleset.rules)
+        self._matchers = tuple(leaf_matcher(rule.nnf, match_of) for rule in ruleset.rules)
         self._index = {rule.id: i for i, rule in enumerate(ruleset.rules)}
 
     def trace(
@@ -127,13 +110,10 @@ class Tracer:
     ) -> Trace:
         """The events of one evaluation, in rule order; ``full`` adds the rules that did not fire."""
         rules, matchers = self.rules, self._matchers
-        order = range(len(rules)) if full else sorted(self._index[r] for r in fired)
-        events: list[Any] = []
-        firings: list[tuple[int, Rule, int]] = []  # (event index, rule, first match)
-        matches: list[dict[str, Any]] = []
-        for i in order:
+        events: list[Event] = []
+        for i in range(len(rules)) if full else sorted(map(self._index.__getitem__, fired)):
             rule = rules[i]
-            if rule.id not in fired:
+            if full and rule.id not in fired:
                 events.append(RuleNotFired(rule))
                 continue
             leaves = matchers[i](fact)
@@ -142,11 +122,5 @@ class Tracer:
                     f"{profile.key}: the {evaluator} evaluator fired rule '{rule.id}' "
                     "although its condition does not hold"
                 )
-            firings.append((len(events), rule, len(matches)))
-            events.append(None)
-            matches += [_match(leaf, profile, fact) for leaf in leaves]
-        built = _MATCHES.validate_python(matches)
-        ends = [start for _, _, start in firings[1:]] + [len(built)]
-        for (at, rule, start), end in zip(firings, ends):
-            events[at] = RuleFired(rule, tuple(built[start:end]))
+            events.append(RuleFired(rule, tuple([match(profile, fact) for match in leaves])))
         return Trace(profile, fact, evaluator, tuple(events))

@@ -6,6 +6,7 @@ engine and, to show it can fail, on a deliberately broken one.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import shutil
@@ -273,7 +274,7 @@ def test_adds_up_property_catches_a_hidden_adjustment(tmp_path, monkeypatch):
 
     def hide_adjustment(target, contributions):
         result, event = original(target, contributions)
-        return {**result, "adjustment": 0}, event
+        return dataclasses.replace(result, adjustment=0), event
 
     d = write_rules(tmp_path, [{"id": "huge", "points": {"deterrence": 100},
                                 "when": {"field": "commitment.tier", "present": True}},

@@ -62,6 +62,6 @@ def test_every_result_adds_up_and_stays_in_bounds(engine, profile):
     for s in [r.deterrence, r.alignment_risk, *r.dimensions.values()]:
         assert s.base + sum(c.points for c in s.contributions) + s.adjustment == s.score
         assert 0 <= s.score <= 100
-        assert s.contributions == sorted(s.contributions, key=lambda c: (-c.points, c.rule))
+        assert list(s.contributions) == sorted(s.contributions, key=lambda c: (-c.points, c.rule))
         for c in s.contributions:
             assert c.matched, c.rule
