@@ -115,10 +115,15 @@ class Engine:
         fact = flatten(profile)
         fired = self.fired(profile, fact)
         t = self._tracer.trace(profile, fact, fired, self.evaluator.name, full)
-        return self._scorer.score(t)
+        result = self._scorer.score(t)
+        return result, t.with_events(self._scorer.bounding(result))
 
     def score(self, profile: Profile | str | Path) -> ProfileResult:
-        return self.trace(profile, full=False)[0]
+        profile = self._as_profile(profile)
+        fact = flatten(profile)
+        fired = self.fired(profile, fact)
+        return self._scorer.score(
+            self._tracer.trace(profile, fact, fired, self.evaluator.name, full=False))
 
     def _as_profile(self, profile: Profile | str | Path) -> Profile:
         if isinstance(profile, Profile):
@@ -163,7 +168,7 @@ class Engine:
             for profile, fact, fired in zip(chunk, facts, firings):
                 t = self._tracer.trace(profile, fact, fired, self.evaluator.name, full=False)
                 try:
-                    yield self._scorer.score(t)[0]
+                    yield self._scorer.score(t)
                 except DurableEngineError:
                     raise  # the engine itself is broken: no profile's result can be trusted
                 except EvaluationError as exc:

@@ -8,12 +8,19 @@ The JSON shape (later tools read it)::
 
 with R a :class:`ProfileResult`.
 
-These are frozen, slotted dataclasses rather than pydantic models: the engine
-builds some sixty of them per profile from facts and rules that pydantic has
-already validated, and validating them again cost more than durable_rules'
-own work per profile. Pydantic still owns their outside: ``model_dump`` and
-``model_dump_json`` serialise through a ``TypeAdapter``, ``json_schema`` gives
-the contract, and ``model_validate`` reads a result back from JSON data.
+These are slotted dataclasses rather than pydantic models: the engine builds
+some sixty of them per profile from facts and rules that pydantic has already
+validated, and validating them again cost more than the explanation itself.
+Pydantic still owns their outside: ``model_dump`` and ``model_dump_json``
+serialise through a ``TypeAdapter``, ``json_schema`` gives the contract, and
+``model_validate`` reads a result back from JSON data.
+
+The records built anew for every profile (:class:`Match` up to
+:class:`ProfileResult`) are not frozen: a frozen dataclass sets each field
+through ``object.__setattr__``, which made building them four times slower.
+Nothing in the engine changes a record once built, and a caller should not
+either: a rule's matches are shared by every score it feeds. The records that
+are shared between profiles or built once per batch are frozen.
 """
 
 from __future__ import annotations
@@ -57,6 +64,7 @@ class _Out:
 
 
 _frozen = dataclass(frozen=True, slots=True)
+_per_profile = dataclass(slots=True)
 
 
 @_frozen
@@ -65,7 +73,7 @@ class SourceOut(_Out):
     section: str | None
 
 
-@_frozen
+@_per_profile
 class Match(_Out):
     """One fact a rule matched: the field, the profile's value, and the rule's test."""
 
@@ -77,7 +85,7 @@ class Match(_Out):
     confidence: str | None = None
 
 
-@_frozen
+@_per_profile
 class Contribution(_Out):
     rule: str
     title: str
@@ -88,7 +96,7 @@ class Contribution(_Out):
     source: SourceOut
 
 
-@_frozen
+@_per_profile
 class ScoreResult(_Out):
     """``base + sum(c.points for c in contributions) + adjustment == score`` always."""
 
@@ -99,7 +107,7 @@ class ScoreResult(_Out):
     contributions: tuple[Contribution, ...]
 
 
-@_frozen
+@_per_profile
 class ProfileResult(_Out):
     profile: str
     country: str

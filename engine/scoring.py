@@ -20,7 +20,7 @@ LOW, HIGH = 0, 100
 _sort_key = attrgetter("points")  # descending: the largest effect first
 
 
-def _result(target: ScoreDef, contributions: list[Contribution]) -> tuple[ScoreResult, ScoreBounded]:
+def _result(target: ScoreDef, contributions: list[Contribution]) -> ScoreResult:
     # contributions arrive in rule-id order and the sort is stable (reversed too): equal
     # effects stay in id order, so the order of the rule files never shows through
     contributions.sort(key=_sort_key, reverse=True)
@@ -28,8 +28,7 @@ def _result(target: ScoreDef, contributions: list[Contribution]) -> tuple[ScoreR
     for c in contributions:
         raw += c.points
     score = min(HIGH, max(LOW, raw))
-    result = ScoreResult(score, target.band(score), target.base, score - raw, tuple(contributions))
-    return result, ScoreBounded(target.id, raw, score)
+    return ScoreResult(score, target.band(score), target.base, score - raw, tuple(contributions))
 
 
 class Scorer:
@@ -39,7 +38,11 @@ class Scorer:
         self.ruleset = ruleset
         self._targets = tuple(ruleset.targets.values())
         self._dimensions = tuple(ruleset.dimensions)
-        self._group_checks = tuple((gid, g.exclusive, g.required)
+        members: dict[str, set[str]] = {gid: set() for gid in ruleset.groups}
+        for rule in ruleset.rules:
+            if rule.group is not None:
+                members[rule.group].add(rule.id)
+        self._group_checks = tuple((gid, frozenset(members[gid]), g.exclusive, g.required)
                                    for gid, g in sorted(ruleset.groups.items())
                                    if g.exclusive or g.required)
         # per rule, for every target it feeds: (target, the contribution's fields before
@@ -54,19 +57,15 @@ class Scorer:
 
     def check_groups(self, trace: Trace) -> None:
         """Raise :class:`GroupViolation` for the first group, by id, whose firing breaks its kind."""
-        members: dict[str, list[str]] = {}
-        for event in trace.fired:
-            if event.rule.group is not None:
-                members.setdefault(event.rule.group, []).append(event.rule.id)
-        for gid, exclusive, required in self._group_checks:
-            fired = members.get(gid, [])
-            if exclusive and len(fired) > 1:
-                raise GroupViolation(trace.profile.key, gid, fired, "exclusive")
-            if required and not fired:
+        fired = {event.rule.id for event in trace.fired}
+        for gid, members, exclusive, required in self._group_checks:
+            hits = members & fired
+            if exclusive and len(hits) > 1:
+                raise GroupViolation(trace.profile.key, gid, sorted(hits), "exclusive")
+            if required and not hits:
                 raise GroupViolation(trace.profile.key, gid, [], "required")
 
-    def score(self, trace: Trace) -> tuple[ProfileResult, Trace]:
-        """The profile's result, and its trace completed with the bounding events."""
+    def score(self, trace: Trace) -> ProfileResult:
         self.check_groups(trace)
         contributions: dict[str, list[Contribution]] = {t.id: [] for t in self._targets}
         parts = self._parts
@@ -74,15 +73,19 @@ class Scorer:
             matched = event.matches  # one tuple, shared by every target the rule feeds
             for target, head, source in parts[event.rule.id]:
                 contributions[target].append(Contribution(*head, matched, source))
-        results: dict[str, ScoreResult] = {}
-        bounded: list[ScoreBounded] = []
-        for target in self._targets:
-            results[target.id], event = _result(target, contributions[target.id])
-            bounded.append(event)
+        results = {t.id: _result(t, contributions[t.id]) for t in self._targets}
         profile = trace.profile
-        result = ProfileResult(
+        return ProfileResult(
             profile.key, profile.country, profile.name, profile.as_of,
             results["deterrence"], results["alignment_risk"],
             {d: results[d] for d in self._dimensions},
         )
-        return result, trace.with_events(tuple(bounded))
+
+    def bounding(self, result: ProfileResult) -> tuple[ScoreBounded, ...]:
+        """The trace events of the bounding to 0..100, read back from the result: only
+        explanations ask for them, so plain scoring never builds them."""
+        events = []
+        for target in self._targets:
+            s = result.target(target.id)
+            events.append(ScoreBounded(target.id, s.score - s.adjustment, s.score))
+        return tuple(events)

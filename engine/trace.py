@@ -19,18 +19,18 @@ from .results import Match
 from .rules import Rule, RuleSet
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RuleFired:
     rule: Rule
     matches: tuple[Match, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RuleNotFired:
     rule: Rule
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ScoreBounded:
     target: str
     raw: int

@@ -273,8 +273,7 @@ def test_adds_up_property_catches_a_hidden_adjustment(tmp_path, monkeypatch):
     original = scoring._result
 
     def hide_adjustment(target, contributions):
-        result, event = original(target, contributions)
-        return dataclasses.replace(result, adjustment=0), event
+        return dataclasses.replace(original(target, contributions), adjustment=0)
 
     d = write_rules(tmp_path, [{"id": "huge", "points": {"deterrence": 100},
                                 "when": {"field": "commitment.tier", "present": True}},
