@@ -11,7 +11,7 @@ On the bundled rules and N seeded synthetic profiles it measures
 * ``reference_end_to_end_profiles_per_s``: ``Engine.score`` on the reference evaluator;
 * ``raw_durable_profiles_per_s``: the floor: the same compiled rules on a bare
   durable_rules host, one fact per session, state deleted, nothing else
-  (these three in alternating rounds, each its best round);
+  (these three on the same slices of profiles in turn, medians over slices);
 * ``peak_rss_mb`` and ``peak_rss_mb_10x``: peak resident memory of a fresh
   process scoring N and 10 x N profiles;
 * ``sensitivity_draws_per_s``: weight-perturbation draws over the bundled profiles.
@@ -22,18 +22,19 @@ from __future__ import annotations
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
 from typing import Any, Callable, Iterable
 
-from .api import Engine, bundled_dir
+from .api import CHUNK, Engine, bundled_dir
 from .errors import GroupViolation
 from .schema import flatten
 from .synthetic import random_profiles
 
 SEED = 20221
-ROUNDS = 5
+ROUNDS = 3
 
 
 def _seconds(fn: Callable[[Any], Any], items: list[Any]) -> float:
@@ -68,13 +69,14 @@ class RawDurable:
         self.messages = [{**engine.evaluator.message(fact), "sid": str(i)}
                          for i, fact in enumerate(facts)]
 
-    def seconds(self) -> float:
+    def seconds(self, start: int = 0, stop: int | None = None) -> float:
         host, name = self.host, self.name
-        start = time.perf_counter()
-        for m in self.messages:
+        messages = self.messages[start:stop]
+        began = time.perf_counter()
+        for m in messages:
             host.assert_fact(name, m)
             host.delete_state(name, m["sid"])
-        return time.perf_counter() - start
+        return time.perf_counter() - began
 
 
 def end_to_end_seconds(engine: Engine, profiles: list[Any]) -> float:
@@ -87,19 +89,30 @@ def end_to_end_seconds(engine: Engine, profiles: list[Any]) -> float:
 
 def durable_rounds(engine: Engine, profiles: list[Any], facts: list[dict[str, Any]],
                    rounds: int = ROUNDS) -> dict[str, float]:
-    """End to end, one at a time and the floor, in alternating rounds over the same profiles.
+    """End to end, one call at a time, and the floor, on the same slices of profiles in turn.
 
-    A shared machine drifts in speed by tens of percent within seconds; taking
-    each measure's best round, with the rounds interleaved, compares the three
-    under the same conditions instead of whichever came first.
+    A shared machine drifts in speed by tens of percent over seconds. Each
+    slice is timed three ways back to back, so the shares compare runs made
+    under the same conditions; every figure is the median over all slices.
     """
     raw = RawDurable(engine, facts)
-    best = {"e2e": float("inf"), "single": float("inf"), "raw": float("inf")}
+    rates: dict[str, list[float]] = {"e2e": [], "single": [], "raw": []}
+    shares: dict[str, list[float]] = {"e2e": [], "single": []}
     for _ in range(rounds):
-        best["e2e"] = min(best["e2e"], end_to_end_seconds(engine, profiles))
-        best["single"] = min(best["single"], _seconds(engine.score, profiles))
-        best["raw"] = min(best["raw"], raw.seconds())
-    return {k: len(profiles) / v for k, v in best.items()}
+        for start in range(0, len(profiles), CHUNK):
+            part = profiles[start:start + CHUNK]
+            took = {
+                "e2e": end_to_end_seconds(engine, part),
+                "single": _seconds(engine.score, part),
+                "raw": raw.seconds(start, start + CHUNK),
+            }
+            for k, t in took.items():
+                rates[k].append(len(part) / t)
+            for k in shares:
+                shares[k].append(took["raw"] / took[k])
+    out = {k: statistics.median(v) for k, v in rates.items()}
+    out.update({f"{k}_share": statistics.median(v) for k, v in shares.items()})
+    return out
 
 
 def reference_rate(engine: Engine, facts: list[dict[str, Any]]) -> float:
@@ -148,8 +161,8 @@ def run(n: int = 2000, rss_n: int | None = None, draws: int = 10_000) -> dict[st
         figures["profiles_per_s"] = round(rates["e2e"])
         figures["single_profiles_per_s"] = round(rates["single"])
         figures["raw_durable_profiles_per_s"] = round(rates["raw"])
-        figures["durable_share_of_raw"] = round(rates["e2e"] / rates["raw"], 3)
-        figures["single_share_of_raw"] = round(rates["single"] / rates["raw"], 3)
+        figures["durable_share_of_raw"] = round(rates["e2e_share"], 3)
+        figures["single_share_of_raw"] = round(rates["single_share"], 3)
         figures["reference_profiles_per_s"] = round(reference_rate(engine, facts))
         loaded, _ = engine.load_profiles(bundled_dir("profiles"))
         start = time.perf_counter()

@@ -196,12 +196,4 @@ def flatten(profile: Profile) -> dict[str, Any]:
     return out
 
 
-def fact_of(profile: Profile, path: str) -> Fact | None:
-    """The fact with its provenance, or None for an unknown or identity field."""
-    if "." not in path:
-        return None
-    section, name = path.split(".", 1)
-    return getattr(getattr(profile, section), name)
-
-
-__all__ = ["FieldSpec", "field_specs", "flatten", "fact_of", "suggest", "Profile"]
+__all__ = ["FieldSpec", "field_specs", "flatten", "suggest", "Profile"]

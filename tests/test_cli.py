@@ -230,3 +230,14 @@ def test_parallel_batch_gives_identical_json(profiles_copy: Path):
     assert one.exit_code == two.exit_code == 1
     assert one.stdout_bytes == two.stdout_bytes
     assert len(json.loads(two.stdout)["results"]) == len(list(profiles_copy.glob("*.yaml"))) - 1
+
+
+def test_bench_json_reports_every_figure_the_issue_names():
+    result = run("bench", "--profiles", "100", "--rss-profiles", "100", "--format", "json")
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    for key in ("profiles_per_s", "reference_profiles_per_s", "raw_durable_profiles_per_s",
+                "peak_rss_mb", "peak_rss_mb_10x", "sensitivity_draws_per_s"):
+        assert isinstance(figures[key], (int, float)) and figures[key] > 0, key
+    assert 0 < figures["durable_share_of_raw"] < 2
+    assert figures["rss_profiles"] == 100

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.conditions import All, AnyOf, Cmp, Not, holds, matched_leaves, normalize
+from engine.conditions import All, AnyOf, Cmp, Not, holds, leaf_matcher, matched_leaves, normalize
 from types import SimpleNamespace
 
 from engine.evaluator import _Codegen
@@ -70,6 +70,12 @@ def test_a_true_condition_names_its_supporting_facts(cond, fact):
     leaves = matched_leaves(nnf, fact)
     assert bool(leaves) == holds(nnf, fact)
     assert all(leaf.holds(fact) for leaf in leaves)
+
+
+@given(conditions, facts())
+def test_the_compiled_matcher_names_the_same_facts_as_the_definition(cond, fact):
+    nnf = normalize(cond)
+    assert leaf_matcher(nnf)(fact) == matched_leaves(nnf, fact)
 
 
 def test_comparisons_on_unknown_fields_are_false_but_present_false_is_true():

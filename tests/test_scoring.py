@@ -65,3 +65,30 @@ def test_every_result_adds_up_and_stays_in_bounds(engine, profile):
         assert list(s.contributions) == sorted(s.contributions, key=lambda c: (-c.points, c.rule))
         for c in s.contributions:
             assert c.matched, c.rule
+
+
+@pytest.mark.parametrize("with_group", [False, True])
+def test_score_iter_gives_what_score_gives_one_by_one_across_chunks(tmp_path, with_group):
+    """The chunked path (durable_rules over a chunk, then the explanations) changes no
+    result and keeps every profile in place, errors included."""
+    from engine.api import CHUNK
+    from engine.synthetic import random_profiles
+
+    rules = write_rules(tmp_path, [
+        {"id": "treaty", "group": "g", "when": TREATY, "points": {"deterrence": 1}},
+    ], groups={"g": {"required": True}})
+    generated = list(random_profiles(CHUNK + 44, seed=7))
+    with Engine.load(rules) if with_group else Engine.load() as e:
+        outputs = list(e.score_iter(generated))
+        assert len(outputs) == len(generated)
+        kinds = set()
+        for profile, out in zip(generated, outputs):
+            try:
+                expected = e.score(profile).model_dump()
+            except GroupViolation as exc:
+                assert isinstance(out, GroupViolation) and str(out) == str(exc)
+                kinds.add("error")
+            else:
+                assert out.model_dump() == expected
+                kinds.add("result")
+    assert kinds == ({"error", "result"} if with_group else {"result"})
