@@ -6,7 +6,7 @@ hidden: ``score == base + sum(points) + adjustment``. Bands are 20 points wide.
 
 from __future__ import annotations
 
-from operator import attrgetter
+from operator import itemgetter
 from typing import Any
 
 from .errors import GroupViolation
@@ -17,18 +17,20 @@ from .trace import ScoreBounded, Trace
 LOW, HIGH = 0, 100
 
 
-_sort_key = attrgetter("points")  # descending: the largest effect first
+def _sort_key(points: int, rule_id: str) -> tuple[int, str]:
+    # largest effect first, then by id, so that the order of the rule files never shows through
+    return (-points, rule_id)
 
 
-def _result(target: ScoreDef, contributions: list[Contribution]) -> ScoreResult:
-    # contributions arrive in rule-id order and the sort is stable (reversed too): equal
-    # effects stay in id order, so the order of the rule files never shows through
-    contributions.sort(key=_sort_key, reverse=True)
+def _result(target: ScoreDef, ranked: list[tuple[int, Contribution]]) -> ScoreResult:
+    """A target's score from its contributions, each with its rank in the target's order."""
+    ranked.sort()
+    contributions = tuple(c for _, c in ranked)
     raw = target.base
     for c in contributions:
         raw += c.points
     score = min(HIGH, max(LOW, raw))
-    return ScoreResult(score, target.band(score), target.base, score - raw, tuple(contributions))
+    return ScoreResult(score, target.band(score), target.base, score - raw, contributions)
 
 
 class Scorer:
@@ -45,13 +47,23 @@ class Scorer:
         self._group_checks = tuple((gid, frozenset(members[gid]), g.exclusive, g.required)
                                    for gid, g in sorted(ruleset.groups.items())
                                    if g.exclusive or g.required)
-        # per rule, for every target it feeds: (target, the contribution's fields before
+        # every contribution's place in its target's order, fixed by the rules alone, so
+        # that scoring sorts plain integers
+        entries: dict[str, list[tuple[Any, str]]] = {t: [] for t in ruleset.targets}
+        for rule in ruleset.rules:
+            for target, points in rule.points:
+                entries[target].append((_sort_key(points, rule.id), rule.id))
+        rank = {(rule_id, target): i
+                for target, listed in entries.items()
+                for i, (_, rule_id) in enumerate(sorted(listed, key=itemgetter(0)))}
+        # per rule, for every target it feeds: (target, rank, the contribution's fields before
         # its matched facts, its source); only the matched facts differ between profiles
-        self._parts: dict[str, tuple[tuple[str, tuple[Any, ...], SourceOut], ...]] = {}
+        self._parts: dict[str, tuple[tuple[str, int, tuple[Any, ...], SourceOut], ...]] = {}
         for rule in ruleset.rules:
             source = SourceOut(rule.source.id, rule.source.section)
             self._parts[rule.id] = tuple(
-                (target, (rule.id, rule.title, points, rule.dimension, rule.rationale), source)
+                (target, rank[rule.id, target],
+                 (rule.id, rule.title, points, rule.dimension, rule.rationale), source)
                 for target, points in rule.points
             )
 
@@ -67,13 +79,13 @@ class Scorer:
 
     def score(self, trace: Trace) -> ProfileResult:
         self.check_groups(trace)
-        contributions: dict[str, list[Contribution]] = {t.id: [] for t in self._targets}
+        ranked: dict[str, list[tuple[int, Contribution]]] = {t.id: [] for t in self._targets}
         parts = self._parts
         for event in trace.fired:
             matched = event.matches  # one tuple, shared by every target the rule feeds
-            for target, head, source in parts[event.rule.id]:
-                contributions[target].append(Contribution(*head, matched, source))
-        results = {t.id: _result(t, contributions[t.id]) for t in self._targets}
+            for target, rank, head, source in parts[event.rule.id]:
+                ranked[target].append((rank, Contribution(*head, matched, source)))
+        results = {t.id: _result(t, ranked[t.id]) for t in self._targets}
         profile = trace.profile
         return ProfileResult(
             profile.key, profile.country, profile.name, profile.as_of,

@@ -309,7 +309,7 @@ def test_order_property_catches_order_dependent_results(tmp_path, monkeypatch):
 
     # both defences off: rules kept in file order, contributions in firing order
     monkeypatch.setattr(rules_module, "_rule_order", lambda r: 0)
-    monkeypatch.setattr(scoring, "_sort_key", lambda c: 0)
+    monkeypatch.setattr(scoring, "_sort_key", lambda points, rule_id: 0)
     shuffled = reordered_copy(bundled_dir("rules"), tmp_path / "rules", seed=5)
     with Engine.load() as a, Engine.load(shuffled) as b:
         assert fails(prop_same_result_for_reordered_rules, a, b)
