@@ -92,3 +92,17 @@ def test_score_iter_gives_what_score_gives_one_by_one_across_chunks(tmp_path, wi
                 assert out.model_dump() == expected
                 kinds.add("result")
     assert kinds == ({"error", "result"} if with_group else {"result"})
+
+
+def test_results_read_back_from_their_json_and_publish_a_schema(engine):
+    from engine.results import BatchResult, ProfileResult
+
+    r = engine.score(engine.find_profile("india@2022").profile)
+    data = r.model_dump(mode="json")
+    again = ProfileResult.model_validate(data)
+    assert again.model_dump(mode="json") == data
+    assert again.alignment_risk.contributions[0].matched[0].field == \
+        r.alignment_risk.contributions[0].matched[0].field
+    schema = BatchResult.json_schema()
+    assert set(schema["required"]) == {"ruleset", "results", "errors"}
+    assert {"Match", "Contribution", "ScoreResult", "ProfileResult"} <= set(schema["$defs"])
