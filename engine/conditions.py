@@ -73,7 +73,7 @@ class Cmp:
     value: Any = None  # a tuple for in / not_in; None for present / absent
 
     def holds(self, fact: dict[str, Any]) -> bool:
-        return _LEAF_TESTS[self.op](fact, self.field, self.value)
+        return _TESTS[self.op](self.field, self.value)(fact)
 
 
 @dataclass(frozen=True)
@@ -94,17 +94,21 @@ class Not:
 Condition = Union[Cmp, All, AnyOf, Not]
 
 
-_LEAF_TESTS = {
-    "eq": lambda f, k, v: k in f and f[k] == v,
-    "ne": lambda f, k, v: k in f and f[k] != v,
-    "lt": lambda f, k, v: k in f and f[k] < v,
-    "le": lambda f, k, v: k in f and f[k] <= v,
-    "gt": lambda f, k, v: k in f and f[k] > v,
-    "ge": lambda f, k, v: k in f and f[k] >= v,
-    "in": lambda f, k, v: k in f and f[k] in v,
-    "not_in": lambda f, k, v: k in f and f[k] not in v,
-    "present": lambda f, k, v: k in f,
-    "absent": lambda f, k, v: k not in f,
+_MISSING = object()
+
+# Each operator as a test built for one field and one value, so that a comparison
+# pays for the dispatch on its operator once, not at every call.
+_TESTS: dict[str, Callable[[str, Any], Callable[[dict[str, Any]], bool]]] = {
+    "eq": lambda k, v: lambda f: (x := f.get(k, _MISSING)) is not _MISSING and x == v,
+    "ne": lambda k, v: lambda f: (x := f.get(k, _MISSING)) is not _MISSING and x != v,
+    "lt": lambda k, v: lambda f: (x := f.get(k, _MISSING)) is not _MISSING and x < v,
+    "le": lambda k, v: lambda f: (x := f.get(k, _MISSING)) is not _MISSING and x <= v,
+    "gt": lambda k, v: lambda f: (x := f.get(k, _MISSING)) is not _MISSING and x > v,
+    "ge": lambda k, v: lambda f: (x := f.get(k, _MISSING)) is not _MISSING and x >= v,
+    "in": lambda k, v: lambda f: (x := f.get(k, _MISSING)) is not _MISSING and x in v,
+    "not_in": lambda k, v: lambda f: (x := f.get(k, _MISSING)) is not _MISSING and x not in v,
+    "present": lambda k, v: lambda f: k in f,
+    "absent": lambda k, v: lambda f: k not in f,
 }
 
 
@@ -163,24 +167,6 @@ def matched_leaves(nnf: Condition, fact: dict[str, Any]) -> list[Cmp]:
     raise TypeError("matched_leaves needs the normal form")
 
 
-_MISSING = object()
-
-# The leaf tests as closures over one field and one value: same meaning as _LEAF_TESTS,
-# without the dispatch on the operator at every call.
-_CLOSURES = {
-    "eq": lambda k, v: lambda f: (x := f.get(k, _MISSING)) is not _MISSING and x == v,
-    "ne": lambda k, v: lambda f: (x := f.get(k, _MISSING)) is not _MISSING and x != v,
-    "lt": lambda k, v: lambda f: (x := f.get(k, _MISSING)) is not _MISSING and x < v,
-    "le": lambda k, v: lambda f: (x := f.get(k, _MISSING)) is not _MISSING and x <= v,
-    "gt": lambda k, v: lambda f: (x := f.get(k, _MISSING)) is not _MISSING and x > v,
-    "ge": lambda k, v: lambda f: (x := f.get(k, _MISSING)) is not _MISSING and x >= v,
-    "in": lambda k, v: lambda f: (x := f.get(k, _MISSING)) is not _MISSING and x in v,
-    "not_in": lambda k, v: lambda f: (x := f.get(k, _MISSING)) is not _MISSING and x not in v,
-    "present": lambda k, v: lambda f: k in f,
-    "absent": lambda k, v: lambda f: k not in f,
-}
-
-
 def leaf_matcher(
     nnf: Condition, payload: Callable[[Cmp], Any] = lambda leaf: leaf
 ) -> Callable[[dict[str, Any]], list[Any]]:
@@ -191,7 +177,7 @@ def leaf_matcher(
     reported as ``payload(leaf)``, worked out here once (the leaf itself by default).
     """
     if isinstance(nnf, Cmp):
-        test, found = _CLOSURES[nnf.op](nnf.field, nnf.value), [payload(nnf)]
+        test, found = _TESTS[nnf.op](nnf.field, nnf.value), [payload(nnf)]
         return lambda fact: found if test(fact) else []
     if not isinstance(nnf, (All, AnyOf)):
         raise TypeError("leaf_matcher needs the normal form")
