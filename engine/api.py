@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Iterator, Literal
 
 from .errors import (
     DurableEngineError,
-    EvaluationError,
+    GroupViolation,
     LoadError,
     LoadErrors,
     UnknownProfileError,
@@ -111,19 +111,18 @@ class Engine:
     ) -> tuple[ProfileResult, Trace]:
         """The result and the trace: the rules that fired and the bounding, and with
         ``full`` an event for every rule that did not fire."""
-        profile = self._as_profile(profile)
-        fact = flatten(profile)
-        fired = self.fired(profile, fact)
-        t = self._tracer.trace(profile, fact, fired, self.evaluator.name, full)
+        t = self._traced(profile, full)
         result = self._scorer.score(t)
         return result, t.with_events(self._scorer.bounding(result))
 
     def score(self, profile: Profile | str | Path) -> ProfileResult:
+        return self._scorer.score(self._traced(profile, full=False))
+
+    def _traced(self, profile: Profile | str | Path, full: bool) -> Trace:
         profile = self._as_profile(profile)
         fact = flatten(profile)
-        fired = self.fired(profile, fact)
-        return self._scorer.score(
-            self._tracer.trace(profile, fact, fired, self.evaluator.name, full=False))
+        return self._tracer.trace(profile, fact, self.fired(profile, fact),
+                                  self.evaluator.name, full)
 
     def _as_profile(self, profile: Profile | str | Path) -> Profile:
         if isinstance(profile, Profile):
@@ -153,9 +152,9 @@ class Engine:
 
     def score_iter(
         self, profiles: Iterable[Profile]
-    ) -> Iterator[ProfileResult | EvaluationError]:
-        """Score many profiles, in order: each one's result, or the evaluation error that
-        stopped it (a group violated, say). A broken engine raises instead.
+    ) -> Iterator[ProfileResult | GroupViolation]:
+        """Score many profiles, in order: each one's result, or the group violation that
+        stopped it. A broken engine raises instead.
 
         durable_rules runs over a chunk of profiles before their explanations are
         built, so that each phase finds its own code and tables still in the
@@ -169,9 +168,7 @@ class Engine:
                 t = self._tracer.trace(profile, fact, fired, self.evaluator.name, full=False)
                 try:
                     yield self._scorer.score(t)
-                except DurableEngineError:
-                    raise  # the engine itself is broken: no profile's result can be trusted
-                except EvaluationError as exc:
+                except GroupViolation as exc:
                     yield exc
 
     def score_many(
@@ -182,7 +179,7 @@ class Engine:
         results: list[ProfileResult] = []
         errors: list[ErrorOut] = []
         for lp, out in zip(loaded, self.score_iter(lp.profile for lp in loaded)):
-            if isinstance(out, EvaluationError):
+            if isinstance(out, GroupViolation):
                 errors.append(ErrorOut(source=lp.file, message=str(out), code=type(out).__name__))
             else:
                 results.append(out)

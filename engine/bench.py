@@ -8,7 +8,7 @@ On the bundled rules and N seeded synthetic profiles it measures
 * ``single_profiles_per_s``: the same, one ``Engine.score`` call per profile;
 * ``reference_profiles_per_s``: the reference evaluator as sweeps use it,
   firing and points on prepared facts, no explanation;
-* ``reference_end_to_end_profiles_per_s``: ``Engine.score`` on the reference evaluator;
+* ``reference_end_to_end_profiles_per_s``: ``Engine.score_iter`` on the reference evaluator;
 * ``raw_durable_profiles_per_s``: the floor: the same compiled rules on a bare
   durable_rules host, one fact per session, state deleted, nothing else
   (these three on the same slices of profiles in turn, medians over slices);
