@@ -197,12 +197,17 @@ def leaf_matcher(
     return every
 
 
-def fields_of(cond: Condition) -> set[str]:
+def comparisons(cond: Condition) -> list[Cmp]:
+    """Every comparison in a condition, in order, those under ``not`` included."""
     if isinstance(cond, Cmp):
-        return {cond.field}
+        return [cond]
     if isinstance(cond, Not):
-        return fields_of(cond.item)
-    return set().union(*(fields_of(c) for c in cond.items))
+        return comparisons(cond.item)
+    return [leaf for c in cond.items for leaf in comparisons(c)]
+
+
+def fields_of(cond: Condition) -> set[str]:
+    return {c.field for c in comparisons(cond)}
 
 
 def to_data(cond: Condition) -> Any:

@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from .api import Engine
 from .changes import apply_changes
-from .conditions import All, AnyOf, Cmp, Condition, fields_of
+from .conditions import Condition, comparisons, fields_of
 from .errors import InputError
 from .evaluator import ReferenceEvaluator
 from .profile import Profile
@@ -96,15 +96,13 @@ class CounterfactualResult(BaseModel):
 
 
 def _thresholds(cond: Condition, path: str) -> set[float]:
-    if isinstance(cond, Cmp):
-        if cond.field == path and cond.op in ("eq", "ne", "lt", "le", "gt", "ge"):
-            return {cond.value}
-        if cond.field == path and cond.op in ("in", "not_in"):
-            return set(cond.value)
-        return set()
-    if isinstance(cond, (All, AnyOf)):
-        return set().union(*(_thresholds(c, path) for c in cond.items))
-    return set()
+    out: set[float] = set()
+    for c in comparisons(cond):
+        if c.field == path and c.op in ("eq", "ne", "lt", "le", "gt", "ge"):
+            out.add(c.value)
+        elif c.field == path and c.op in ("in", "not_in"):
+            out.update(c.value)
+    return out
 
 
 def candidates(spec: FieldSpec, current: Any, ruleset: RuleSet) -> list[Any]:

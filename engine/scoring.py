@@ -37,7 +37,6 @@ class Scorer:
     """Scores traces of one rule set; what each rule adds to a target is worked out once."""
 
     def __init__(self, ruleset: RuleSet) -> None:
-        self.ruleset = ruleset
         self._targets = tuple(ruleset.targets.values())
         self._dimensions = tuple(ruleset.dimensions)
         members: dict[str, set[str]] = {gid: set() for gid in ruleset.groups}

@@ -12,7 +12,7 @@ from functools import cached_property
 from operator import attrgetter
 from typing import Any, Callable
 
-from .conditions import SYMBOLS, Cmp, leaf_matcher
+from .conditions import SYMBOLS, Cmp, comparisons, leaf_matcher
 from .errors import DurableEngineError
 from .profile import Profile
 from .results import Match
@@ -60,7 +60,7 @@ class Trace:
 
     def unmet(self, event: RuleNotFired) -> tuple[Match, ...]:
         """The comparisons of a rule that were false for this profile (for explanations)."""
-        leaves = [lf for lf in _leaves(event.rule.nnf) if not lf.holds(self.fact)]
+        leaves = [lf for lf in comparisons(event.rule.nnf) if not lf.holds(self.fact)]
         return tuple(match_of(lf)(self.profile, self.fact) for lf in leaves)
 
 
@@ -84,12 +84,6 @@ def match_of(leaf: Cmp) -> Matcher:
                      None if confidence is None else confidence.value)
 
     return match
-
-
-def _leaves(cond) -> list[Cmp]:
-    if isinstance(cond, Cmp):
-        return [cond]
-    return [leaf for c in cond.items for leaf in _leaves(c)]
 
 
 class Tracer:
