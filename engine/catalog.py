@@ -20,17 +20,24 @@ ID = Annotated[StrictStr, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=60)]
 
 
 class SourceKind(StrEnum):
-    DOCUMENT = "document"
+    DOCUMENT = "document"  # one of the two source documents: rules cite a section
+    LITERATURE = "literature"  # scholarly work a rule rests on: rules cite it whole
     DATASET = "dataset"
-    RECORD = "record"
+    RECORD = "record"  # treaty, statute, official statement, news report
 
 
 class SourceEntry(BaseModel):
+    """A citable source, described fully enough to be found without this project."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: ID
     title: Annotated[StrictStr, Field(min_length=1)]
     kind: SourceKind
+    authors: StrictStr | None = None
+    publisher: StrictStr | None = None  # publisher, journal or issuing body
+    year: Annotated[int, Field(ge=1800, le=2100, strict=True)] | None = None
+    where: StrictStr | None = None  # a URL, DOI or archive reference
     sections: tuple[ID, ...] = ()
     note: StrictStr | None = None
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from .catalog import Catalog
 from .errors import LoadError, LoadErrors
 from .profile import KEY_PATTERN, Fact, Profile
-from .schema import field_specs, optional_inner, suggest
+from .schema import field_specs, flatten, optional_inner, suggest
 from .yamlsource import Document, load_document
 
 
@@ -144,6 +144,64 @@ def parse_as(doc: Document, model: type[M], what: str) -> M:
         raise LoadErrors(translate(exc, doc, model)) from None
 
 
+def check_dates_and_unknowns(profile: Profile, doc: Document) -> list[LoadError]:
+    """Facts must hold at ``as_of``; an unknown field must name a real field, with a reason.
+
+    A dated field (troops, arms shares, spending, aid, conduct) must say which period its
+    value describes, that period may not start after ``as_of``, and it may end at most the
+    field's shelf life before it: a 2012 troop count is not a 2022 fact.
+    """
+    specs = field_specs()
+    year = profile.as_of.year
+    problems: list[LoadError] = []
+    known = set(flatten(profile))
+    for path, reason in profile.unknown.items():
+        at = ("unknown", path)
+        if path not in specs:
+            close = suggest(path, specs)
+            problems.append(LoadError(
+                "unknown-field", doc.file, line=doc.line_of(at), field=f"unknown.{path}",
+                expected="a profile field path such as 'dependence.arms_us_share'",
+                found=describe_found(path), hint=f"did you mean '{close[0]}'?" if close else None))
+        elif path in known:
+            problems.append(LoadError(
+                "known-and-unknown", doc.file, line=doc.line_of(at), field=f"unknown.{path}",
+                detail="the field has a value in this profile, so it cannot also be listed "
+                "as unknown", hint="remove one of the two"))
+    for path, spec in specs.items():
+        if spec.max_age is None or "." not in path:
+            continue
+        section, name = path.split(".")
+        fact = getattr(getattr(profile, section), name)
+        if fact is None:
+            continue
+        span = fact.years
+        at = (section, name)
+        if span is None:
+            problems.append(LoadError(
+                "missing-period", doc.file, line=doc.line_of(at), field=f"{path}.period",
+                expected=f"the year or years the value describes (e.g. '{year}' or "
+                f"'{year - 4}-{year}'): {path} changes over time", found="nothing"))
+            continue
+        first, last = span
+        if first > last or first > year or last > year:
+            problems.append(LoadError(
+                "future-fact", doc.file, line=doc.line_of(at + ("period",)) or doc.line_of(at),
+                field=f"{path}.period",
+                expected=f"a period from earlier years to at most {year} (the profile is as of "
+                f"{profile.as_of.isoformat()})", found=f"'{fact.period}'"))
+        elif year - last > spec.max_age:
+            problems.append(LoadError(
+                "expired-fact", doc.file, line=doc.line_of(at + ("period",)) or doc.line_of(at),
+                field=f"{path}.period",
+                expected=f"a period ending in {year - spec.max_age} or later: {path} holds "
+                f"for {spec.max_age} year(s) after the period it describes, and the profile is "
+                f"as of {profile.as_of.isoformat()}", found=f"'{fact.period}'",
+                hint="record the figure for the profile's own year, or list the field under "
+                "'unknown:' with the reason"))
+    return problems
+
+
 @dataclass(frozen=True)
 class LoadedProfile:
     profile: Profile
@@ -155,7 +213,8 @@ def load_profile(path: str | Path, catalog: Catalog | None = None) -> LoadedProf
     """Load and validate one profile file; every problem in it is raised together."""
     doc = load_document(path)
     profile = parse_as(doc, Profile, "of profile fields")
-    problems = catalog.check_profile_citations(profile, doc) if catalog else []
+    problems = check_dates_and_unknowns(profile, doc)
+    problems += catalog.check_profile_citations(profile, doc) if catalog else []
     if problems:
         raise LoadErrors(problems)
     return LoadedProfile(profile, doc.file, doc)

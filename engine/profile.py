@@ -39,6 +39,7 @@ T = TypeVar("T")
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9-]*@[0-9]{4}$")
 COUNTRY_PATTERN = r"^[a-z][a-z0-9-]*$"
 SOURCE_PATTERN = r"^[a-z0-9][a-z0-9-]*(#[a-z0-9][a-z0-9-]*)?$"
+PERIOD_PATTERN = r"^[0-9]{4}(-[0-9]{4})?$"
 
 
 class Confidence(StrEnum):
@@ -71,6 +72,16 @@ class Fact(BaseModel, Generic[T]):
     source: Annotated[StrictStr, Field(pattern=SOURCE_PATTERN)] | None = None
     confidence: Confidence | None = None
     note: StrictStr | None = None
+    # the year or years the value describes ("2022", "2018-2022"): a dated field's value
+    # must describe a period that ends at most its shelf life before the profile's as_of
+    period: Annotated[StrictStr, Field(pattern=PERIOD_PATTERN)] | None = None
+
+    @property
+    def years(self) -> tuple[int, int] | None:
+        if self.period is None:
+            return None
+        first, _, last = self.period.partition("-")
+        return int(first), int(last or first)
 
     @model_validator(mode="before")
     @classmethod
@@ -88,6 +99,13 @@ class Section(BaseModel):
 FIXED = {"actionable": False}
 
 
+def dated(max_age: int, **extra: Any) -> dict[str, Any]:
+    """A fact that changes from year to year: it must say which period it describes
+    (``period``), and that period may end at most ``max_age`` years before ``as_of``.
+    A 2012 troop count is not a 2022 fact; wartime duplicity is not a peacetime one."""
+    return {"max_age": max_age, **extra}
+
+
 # --- enumerations ---------------------------------------------------------------------------
 
 
@@ -95,9 +113,13 @@ class CommitmentTier(StrEnum):
     """The kind of US security commitment, strongest first."""
 
     COLLECTIVE_DEFENCE = "collective-defence"  # NATO Article 5
-    BILATERAL_TREATY = "bilateral-treaty"  # e.g. US-Japan, US-ROK, ANZUS
+    BILATERAL_TREATY = "bilateral-treaty"  # e.g. US-Japan, US-ROK, ANZUS, US-Philippines
+    FREE_ASSOCIATION = "free-association"  # Compacts: the US holds full defence responsibility
     AMBIGUOUS = "ambiguous-commitment"  # e.g. the Taiwan Relations Act
     INTERIM_ASSURANCE = "interim-assurance"  # e.g. pledges to Finland and Sweden in 2022
+    # a defence treaty in force whose US obligation is suspended (ANZUS towards New
+    # Zealand) or has fallen into disuse (the Rio Treaty)
+    INACTIVE_TREATY = "inactive-treaty"
     STRATEGIC_PARTNERSHIP = "strategic-partnership"  # enhanced or strategic partnership
     AD_HOC = "ad-hoc-partnership"
     TERMINATED = "terminated"
@@ -149,7 +171,29 @@ class Adversary(StrEnum):
     INDIA = "india"
     PAKISTAN = "pakistan"
     IRAN = "iran"
+    TURKEY = "turkey"
+    VENEZUELA = "venezuela"
+    OTHER_STATE = "other-state"
     NON_STATE = "non-state"
+
+
+class AdversaryStrength(StrEnum):
+    """What the principal adversary can bring to bear, weakest first."""
+
+    NONE = "none"
+    NON_STATE = "non-state"
+    CONVENTIONAL_REGIONAL = "conventional-regional"  # e.g. Iran, Venezuela
+    NUCLEAR_REGIONAL = "nuclear-regional"  # e.g. North Korea, India, Pakistan
+    NUCLEAR_GREAT_POWER = "nuclear-great-power"  # China, Russia
+
+
+class AidKind(StrEnum):
+    """The most capable kind of US security assistance delivered in the period."""
+
+    NONE = "none"
+    TRAINING = "training"  # training, education, advisers
+    EQUIPMENT = "equipment"  # small arms, vehicles, sustainment
+    ADVANCED_SYSTEMS = "advanced-systems"  # air defence, artillery, anti-armour, aircraft
 
 
 class Invasion(StrEnum):
@@ -200,6 +244,10 @@ class Commitment(Section):
     conditional: Fact[StrictBool] | None = None
     integrated_command: Fact[StrictBool] | None = None
     membership_pending: Fact[StrictBool] | None = None
+    nuclear_umbrella: Fact[StrictBool] | None = Field(
+        None, description="US extended nuclear deterrence declared for the partner")
+    nuclear_sharing: Fact[StrictBool] | None = Field(
+        None, description="hosts US nuclear weapons under NATO nuclear sharing")
     major_non_nato_ally: Fact[StrictBool] | None = None
     major_defense_partner: Fact[StrictBool] | None = None
     nato_partnership: Fact[NatoPartnership] | None = None
@@ -209,7 +257,12 @@ class Forces(Section):
     """US forces on the partner's soil."""
 
     presence: Fact[Presence] | None = None
-    troops: Fact[Count] | None = None
+    troops_permanent: Fact[Count] | None = Field(
+        None, description="US military personnel permanently assigned (DMDC)",
+        json_schema_extra=dated(1))
+    troops_rotational: Fact[Count] | None = Field(
+        None, description="US personnel deployed on rotation or in named operations (not in DMDC)",
+        json_schema_extra=dated(1))
 
 
 class Cooperation(Section):
@@ -223,14 +276,20 @@ class Cooperation(Section):
     co_development: Fact[StrictBool] | None = None
     restrictions_lifted: Fact[StrictBool] | None = None
     restrictions_imposed: Fact[StrictBool] | None = None
+    security_assistance_usd_m: Fact[Count] | None = Field(
+        None, description="US security assistance committed in the period, US$ million "
+        "(FMF, presidential drawdowns, USAI, section 333)", json_schema_extra=dated(1))
+    security_assistance_kind: Fact[AidKind] | None = Field(
+        None, description="the most capable kind of US assistance delivered in the period",
+        json_schema_extra=dated(1))
 
 
 class Dependence(Section):
     """Who arms and supplies the partner, and how much the US needs it."""
 
-    arms_us_share: Fact[Percent] | None = None
-    arms_russia_share: Fact[Percent] | None = None
-    arms_china_share: Fact[Percent] | None = None
+    arms_us_share: Fact[Percent] | None = Field(None, json_schema_extra=dated(1))
+    arms_russia_share: Fact[Percent] | None = Field(None, json_schema_extra=dated(1))
+    arms_china_share: Fact[Percent] | None = Field(None, json_schema_extra=dated(1))
     russian_energy: Fact[Level] | None = None
     china_trade: Fact[Level] | None = None
     us_reliance: Fact[Level] | None = None
@@ -254,6 +313,10 @@ class Threat(Section):
     territorial_dispute: Fact[StrictBool] | None = Field(None, json_schema_extra=FIXED)
     border_clashes: Fact[StrictBool] | None = Field(None, json_schema_extra=FIXED)
     invasion: Fact[Invasion] | None = Field(None, json_schema_extra=FIXED)
+    adversary_strength: Fact[AdversaryStrength] | None = Field(None, json_schema_extra=FIXED)
+    adversary_us_partner: Fact[StrictBool] | None = Field(
+        None, description="the principal adversary is itself a US ally or partner",
+        json_schema_extra=FIXED)
 
 
 class Alignment(Section):
@@ -262,8 +325,11 @@ class Alignment(Section):
     es11_1_vote: Fact[Vote] | None = Field(None, json_schema_extra=FIXED)  # cast in March 2022
     hedging: Fact[Hedging] | None = None
     rival_ties: Fact[Level] | None = None
-    duplicity: Fact[StrictBool] | None = None
-    defence_spending_gdp: Fact[Percent] | None = None
+    duplicity: Fact[StrictBool] | None = Field(None, json_schema_extra=dated(0))
+    coordinates_with_rival: Fact[StrictBool] | None = Field(
+        None, description="coordinates policy with Russia or China in a standing framework "
+        "against US requests (e.g. OPEC+ output, CSTO)", json_schema_extra=dated(0))
+    defence_spending_gdp: Fact[Percent] | None = Field(None, json_schema_extra=dated(1))
 
 
 class Profile(BaseModel):
@@ -274,8 +340,14 @@ class Profile(BaseModel):
     country: Annotated[StrictStr, Field(pattern=COUNTRY_PATTERN, max_length=40)]
     name: Annotated[StrictStr, Field(min_length=1, max_length=80)]
     as_of: Annotated[dt.date, Field(strict=True)]
+    # ISO 3166-1 alpha-3: data sets are matched to profiles by it, never by name
+    iso3: Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")] | None = None
     region: Region | None = None
     summary: StrictStr | None = None
+    # fields left unknown on purpose, each with the reason it cannot be known
+    # ("SIPRI records no deliveries in the window"), so that unknown never means unread
+    unknown: dict[Annotated[StrictStr, Field(pattern=r"^[a-z_]+\.[a-z0-9_]+$")],
+                  Annotated[StrictStr, Field(min_length=10)]] = {}
     commitment: Commitment
     forces: Forces = Forces()
     cooperation: Cooperation = Cooperation()

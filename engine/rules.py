@@ -37,7 +37,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
-from .catalog import Catalog, CatalogFile, SourceKind
+from .catalog import Catalog, CatalogFile, SourceEntry, SourceKind
 from .conditions import (
     OPERATORS,
     ORDERING,
@@ -434,18 +434,41 @@ def _monotone(doc: Document, at: tuple, target: str, md: MonotoneDoc,
     return Monotone(target, md.field, md.direction, None, md.why, doc.file, doc.line_of(at))
 
 
+SOURCES_DIR = "sources"
+
+
 def _load_catalog(path: Path) -> CatalogFile:
-    doc = load_document(path)
-    cat = parse_as(doc, CatalogFile, "with a 'sources' list")
-    ids: dict[str, int] = {}
-    for i, entry in enumerate(cat.sources):
-        if entry.id in ids:
-            raise LoadError(
-                "duplicate-source", doc.file, line=doc.line_of(("sources", i, "id")),
-                field=f"sources[{i}].id", detail=f"the source id '{entry.id}' appears twice",
-            )
-        ids[entry.id] = i
-    return cat
+    """``sources.yaml`` and every ``*.yaml`` in ``sources/`` beside it: one catalog.
+
+    The folder lets treaty records, data sets and news reports live in files of their own
+    kind; an id may appear once across all of them.
+    """
+    paths = [path]
+    extra = path.parent / SOURCES_DIR
+    if extra.is_dir():
+        paths += sorted(p for p in extra.iterdir() if p.is_file() and p.suffix == ".yaml")
+    entries: list[SourceEntry] = []
+    seen: dict[str, str] = {}
+    errors: list[LoadError] = []
+    for p in paths:
+        doc = load_document(p)
+        try:
+            cat = parse_as(doc, CatalogFile, "with a 'sources' list")
+        except LoadErrors as many:
+            errors.extend(many.errors)
+            continue
+        for i, entry in enumerate(cat.sources):
+            if entry.id in seen:
+                errors.append(LoadError(
+                    "duplicate-source", doc.file, line=doc.line_of(("sources", i, "id")),
+                    field=f"sources[{i}].id",
+                    detail=f"the source id '{entry.id}' is already catalogued in {seen[entry.id]}"))
+                continue
+            seen[entry.id] = doc.file
+            entries.append(entry)
+    if errors:
+        raise LoadErrors(errors)
+    return CatalogFile(sources=tuple(entries))
 
 
 def _load_rule_file(path: Path) -> tuple[Document, RuleFileDoc]:

@@ -33,6 +33,8 @@ class FieldSpec:
     required: bool = False
     doc: str = ""
     actionable: bool = True  # policy can change it; geography and history cannot
+    # years a dated value stays true after the period it describes; None: not dated
+    max_age: int | None = None
 
     @property
     def fact_key(self) -> str:
@@ -101,7 +103,7 @@ def optional_inner(annotation: Any) -> tuple[Any, bool]:
 
 
 def _leaf(path: str, fact_cls: type[BaseModel], required: bool, doc: str,
-          actionable: bool) -> FieldSpec:
+          actionable: bool, max_age: int | None) -> FieldSpec:
     info = fact_cls.model_fields["value"]
     inner = info.annotation
     ge = le = None
@@ -113,7 +115,7 @@ def _leaf(path: str, fact_cls: type[BaseModel], required: bool, doc: str,
             le = meta.le
         elif getattr(getattr(meta, "func", None), "__name__", "") == "_two_decimals":
             decimals = 2
-    common = {"required": required, "doc": doc, "actionable": actionable}
+    common = {"required": required, "doc": doc, "actionable": actionable, "max_age": max_age}
     if isinstance(inner, type) and issubclass(inner, Enum):
         return FieldSpec(path, "enum", tuple(m.value for m in inner), **common)
     if inner is bool:
@@ -146,7 +148,9 @@ def field_specs() -> dict[str, FieldSpec]:
             path = f"{section}.{name}"
             extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
             actionable = bool(extra.get("actionable", True))
-            out[path] = _leaf(path, annotation, required, info.description or "", actionable)
+            max_age = extra.get("max_age")
+            out[path] = _leaf(path, annotation, required, info.description or "", actionable,
+                              max_age if isinstance(max_age, int) else None)
     return out
 
 

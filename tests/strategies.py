@@ -49,6 +49,8 @@ def profile_data(draw: st.DrawFn) -> dict[str, Any]:
         value = draw(value_strategy(spec))
         if "." in path:
             section, name = path.split(".")
+            if spec.max_age is not None:  # a dated fact says which period it describes
+                value = {"value": value, "period": str(data["as_of"].year)}
             data.setdefault(section, {})[name] = value
         else:
             data[path] = value
