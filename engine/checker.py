@@ -10,7 +10,13 @@ over a symbolic profile, not by sampling:
 * masked rule: the rule fires only on profiles that some group rejects;
 * monotone violation: a declared intent (``monotone:`` in model.yaml) fails for
   some pair of profiles that differ in that one field;
-* wrong sign: a rule's points contradict its declared ``direction``.
+* wrong sign: a rule's points contradict its declared ``direction``;
+* out of range: some valid profile's raw score leaves 0..100, so bounding would
+  bind and tie profiles at a bound (the weights are a budget that must fit);
+* double counting: two rules that can fire together on a valid profile read the same
+  fact (or facts ``model.yaml`` declares one indicator) and feed the same score,
+  unless one reads it only as declared ``context`` or ``model.yaml`` declares the
+  overlap intended, with a reason.
 
 Every logical finding carries a witness: the profile (or pair) that shows it.
 """
@@ -190,7 +196,86 @@ class Checker:
         findings += self.dead_and_masked()
         findings += self.groups()
         findings += self.monotone()
+        findings += self.ranges()
+        findings += self.double_counting()
         return sorted(findings, key=lambda f: (f.file, f.line or 0, f.code, f.message))
+
+    def raw(self, target: ScoreDef) -> Any:
+        z3 = self.z3
+        raw = z3.IntVal(target.base)
+        for r in self.ruleset.rules:
+            pts = r.points_for(target.id)
+            if pts:
+                raw = raw + z3.If(self.p.fires(r), pts, 0)
+        return raw
+
+    def extremes(self, target: ScoreDef) -> tuple[int, int, Any, Any]:
+        """The lowest and highest raw score any valid profile reaches, with witnesses."""
+        out = []
+        for sense in ("minimize", "maximize"):
+            opt = self.z3.Optimize()
+            opt.add(self.valid_p)
+            raw = self.raw(target)
+            getattr(opt, sense)(raw)
+            assert opt.check() == self.z3.sat, "a rule set with a required gap has no valid profile"
+            model = opt.model()
+            out.append((model.eval(raw, model_completion=True).as_long(), model))
+        (lo, m_lo), (hi, m_hi) = out
+        return lo, hi, m_lo, m_hi
+
+    def ranges(self) -> list[Finding]:
+        """Every target's raw score stays within 0..100 on every valid profile."""
+        out = []
+        for target in self.ruleset.targets.values():
+            lo, hi, m_lo, m_hi = self.extremes(target)
+            if lo >= 0 and hi <= 100:
+                continue
+            paths = set().union(*(fields_of(r.when) for r in self.ruleset.rules
+                                   if r.points_for(target.id)))
+            witnesses = []
+            if lo < 0:
+                witnesses.append((f"a profile at raw {lo}", self.p.witness(m_lo, paths)))
+            if hi > 100:
+                witnesses.append((f"a profile at raw {hi}", self.p.witness(m_hi, paths)))
+            out.append(Finding(
+                "out-of-range", self.ruleset.directory + "/model.yaml", None,
+                f"{target.id} ranges over {lo}..{hi} (base {target.base}) on valid profiles, "
+                "outside 0..100: bounding would tie profiles at a bound; rebalance the "
+                "points or the base", tuple(witnesses)))
+        return out
+
+    def double_counting(self) -> list[Finding]:
+        """Pairs of co-firing rules that score the same evidence into the same target."""
+        indicator = {f: name for name, fields in self.ruleset.indicators.items() for f in fields}
+        intended = {frozenset(pair) for pair in self.ruleset.intended_overlaps}
+
+        def facts(rule: Rule) -> set[str]:
+            return {indicator.get(f, f) for f in rule.evidence}
+
+        out = []
+        rules = self.ruleset.rules
+        for a, b in combinations(rules, 2):
+            if frozenset((a.id, b.id)) in intended:
+                continue
+            if a.group is not None and a.group == b.group and self.ruleset.groups[a.group].exclusive:
+                continue
+            shared_targets = {t for t, _ in a.points} & {t for t, _ in b.points}
+            shared_facts = facts(a) & facts(b)
+            if not shared_targets or not shared_facts:
+                continue
+            model = self.solve(self.valid_p, self.p.fires(a), self.p.fires(b))
+            if model is None:
+                continue
+            paths = fields_of(a.when) | fields_of(b.when)
+            out.append(Finding(
+                "double-counting", b.file, b.line,
+                f"rules '{a.id}' and '{b.id}' can fire together, both read "
+                f"{', '.join(sorted(shared_facts))} as evidence and both feed "
+                f"{', '.join(sorted(shared_targets))}: the fact is counted twice (declare the "
+                "field as context in one rule, or the overlap as intended in model.yaml, "
+                "with the reason)",
+                (("witness profile", self.p.witness(model, paths)),)))
+        return out
 
     def signs(self) -> list[Finding]:
         out = []

@@ -91,9 +91,18 @@ class ScoreDoc(_Strict):
     monotone: tuple[MonotoneDoc, ...] = ()
 
 
+class OverlapDoc(_Strict):
+    rules: Annotated[tuple[ID, ID], Field()]
+    why: Annotated[StrictStr, Field(min_length=10)]
+
+
 class ModelDoc(_Strict):
     scores: dict[TargetId, ScoreDoc]
     dimensions: dict[TargetId, ScoreDoc]
+    # fields that measure one thing, so two rules reading different ones still count it twice
+    indicators: dict[ID, tuple[StrictStr, ...]] = {}
+    # pairs of rules allowed to score the same evidence into the same target, with the reason
+    intended_overlaps: tuple[OverlapDoc, ...] = ()
 
 
 class SourceRefDoc(_Strict):
@@ -113,8 +122,14 @@ class RuleDoc(_Strict):
     when: Any = Field(...)
     points: Annotated[dict[TargetId, StrictInt], Field(min_length=1)]
     rationale: Annotated[StrictStr, Field(min_length=10)]
+    # what the cited passage or work claims, in our words: a reviewer judges the reading
+    # without opening the source
+    support: Annotated[StrictStr, Field(min_length=10)]
     source: SourceRefDoc
     group: ID | None = None
+    # fields the condition reads only to say where the rule applies, not as the evidence it
+    # scores, each with the reason: `rules check` does not count them as double counting
+    context: dict[StrictStr, Annotated[StrictStr, Field(min_length=10)]] = {}
     # what the rationale claims each target's points do; `rules check` holds the points to it
     direction: dict[TargetId, Literal["raises", "lowers"]] = {}
 
@@ -190,6 +205,13 @@ class Rule:
     file: str
     line: int | None
     direction: tuple[tuple[str, str], ...] = ()
+    support: str = ""
+    context: tuple[tuple[str, str], ...] = ()  # (field, why it is read only as context)
+
+    @cached_property
+    def evidence(self) -> frozenset[str]:
+        """The fields whose facts this rule scores: what it reads, less its context."""
+        return frozenset(fields_of(self.when) - {f for f, _ in self.context})
 
     @cached_property
     def _points(self) -> dict[str, int]:
@@ -207,8 +229,10 @@ class Rule:
             "points": dict(self.points),
             "when": to_data(self.when),
             "rationale": self.rationale,
+            "support": self.support,
             "source": {"id": self.source.id, "section": self.source.section},
             "group": self.group,
+            "context": dict(self.context),
         }
 
 
@@ -220,6 +244,8 @@ class RuleSet:
     groups: dict[str, Group]
     rules: tuple[Rule, ...]  # sorted by id: file order never changes a result
     catalog: Catalog = field(repr=False, compare=False)
+    indicators: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    intended_overlaps: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     @property
     def targets(self) -> dict[str, ScoreDef]:
@@ -302,7 +328,7 @@ def load_ruleset(directory: str | Path) -> RuleSet:
             )
         )
 
-    scores, dimensions = model
+    scores, dimensions, indicators, overlaps = model
     targets = {**scores, **dimensions}
     groups: dict[str, Group] = {}
     for doc, rf in files:
@@ -342,10 +368,18 @@ def load_ruleset(directory: str | Path) -> RuleSet:
                 continue
             seen[rule.id] = rule
             rules.append(rule)
+    model_doc = load_document(directory / MODEL_FILE)
+    for i, (pair, _) in enumerate(overlaps):
+        for j, rid in enumerate(pair):
+            if rid not in seen:
+                errors.append(_unknown(model_doc, ("intended_overlaps", i, "rules", j),
+                                       f"intended_overlaps[{i}].rules[{j}]", rid, seen,
+                                       "unknown-rule", "the id of a rule"))
     if errors:
         raise LoadErrors(errors)
     rules.sort(key=_rule_order)
-    return RuleSet(str(directory), scores, dimensions, groups, tuple(rules), catalog)
+    return RuleSet(str(directory), scores, dimensions, groups, tuple(rules), catalog,
+                   indicators, tuple(pair for pair, _ in overlaps))
 
 
 def _rule_order(rule: Rule) -> str:
@@ -353,10 +387,17 @@ def _rule_order(rule: Rule) -> str:
     return rule.id
 
 
-def _load_model(path: Path) -> tuple[dict[str, ScoreDef], dict[str, ScoreDef]]:
+def _load_model(path: Path) -> tuple[dict[str, ScoreDef], dict[str, ScoreDef],
+                                     dict[str, tuple[str, ...]], list[tuple[tuple[str, str], str]]]:
     doc = load_document(path)
     md = parse_as(doc, ModelDoc, "with 'scores' and 'dimensions'")
     errors: list[LoadError] = []
+    specs = field_specs()
+    for name, fields in md.indicators.items():
+        for i, f in enumerate(fields):
+            if f not in specs:
+                errors.append(_unknown(doc, ("indicators", name, i), f"indicators.{name}[{i}]", f,
+                                       specs, "unknown-field", "a profile field path"))
     missing = [s for s in SCORES if s not in md.scores]
     extra = [s for s in md.scores if s not in SCORES]
     if missing or extra:
@@ -396,6 +437,8 @@ def _load_model(path: Path) -> tuple[dict[str, ScoreDef], dict[str, ScoreDef]]:
     return (
         {n: to_def(n, sd, False) for n, sd in md.scores.items()},
         {n: to_def(n, sd, True) for n, sd in md.dimensions.items()},
+        dict(md.indicators),
+        [(o.rules, o.why) for o in md.intended_overlaps],
     )
 
 
@@ -539,6 +582,15 @@ def _build_rule(
             )
         )
     when = _parse_condition(doc, at + ("when",), rd.when, errors)
+    if when is not None:
+        read = fields_of(when)
+        for path in rd.context:
+            if path not in read:
+                errors.append(LoadError(
+                    "bad-context", doc.file, line=doc.line_of(at + ("context", path)),
+                    field=dotted(at + ("context", path)),
+                    expected="a field the rule's condition reads (" + ", ".join(sorted(read)) + ")",
+                    found=describe_found(path)))
     for error in errors[before:]:
         error.subject = f"rule '{rd.id}'"
     if len(errors) > before or when is None:
@@ -556,6 +608,8 @@ def _build_rule(
         file=doc.file,
         line=line,
         direction=tuple(sorted(rd.direction.items())),
+        support=" ".join(rd.support.split()),
+        context=tuple(sorted(rd.context.items())),
     )
 
 
