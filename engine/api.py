@@ -24,7 +24,7 @@ from .errors import (
 from .evaluator import EVALUATORS, Evaluator, ReferenceEvaluator
 from .loader import LoadedProfile, is_key, load_files, load_profile, load_profiles, profile_files
 from .profile import Profile
-from .results import BatchResult, ErrorOut, ProfileResult, RulesetInfo
+from .results import BatchResult, ErrorOut, ProfileResult, RulesetInfo, Selection
 from .rules import RuleSet, load_ruleset
 from .schema import flatten, suggest
 from .scoring import Scorer
@@ -191,6 +191,8 @@ class Engine:
         sort: str = "deterrence",
         jobs: int = 1,
         progress: Callable[[int], None] | None = None,
+        edition: int | None = None,
+        every_snapshot: bool = False,
     ) -> BatchResult:
         """Every profile of a directory, scored and ranked; broken files are reported beside.
 
@@ -199,7 +201,8 @@ class Engine:
         the same, byte for byte, as with one. ``progress`` hears how many files each
         finished chunk held.
         """
-        paths = profile_files(profiles_dir or bundled_dir("profiles"))
+        paths, selection = select_snapshots(
+            profile_files(profiles_dir or bundled_dir("profiles")), edition, every_snapshot)
         size = max(1, min(64, -(-len(paths) // max(1, jobs))))
         chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
         if jobs > 1 and len(chunks) > 1:
@@ -215,7 +218,37 @@ class Engine:
         errors = [e for part in parts for e in part[1]]
         results.sort(key=SORT_KEYS[sort])
         errors.sort(key=lambda e: (e.source, e.message))
-        return BatchResult(ruleset=self.info, results=tuple(results), errors=tuple(errors))
+        return BatchResult(ruleset=self.info, results=tuple(results), errors=tuple(errors),
+                           selection=selection)
+
+
+def select_snapshots(
+    paths: list[Path], edition: int | None = None, every_snapshot: bool = False
+) -> tuple[list[Path], Selection]:
+    """The files a ranking holds: by default the latest snapshot of each country, with
+    ``edition`` only the profiles dated in that year, with ``every_snapshot`` all of them.
+
+    Chosen by file name (the key), before any file is read; a file whose name is not a
+    key is always kept, so that loading reports it rather than the selection hiding it.
+    """
+    if every_snapshot and edition is not None:
+        raise ValueError("choose an edition or every snapshot, not both")
+    keyed = [(p, p.stem.partition("@")) for p in paths]
+    if every_snapshot:
+        chosen = list(paths)
+        mode = "all"
+    elif edition is not None:
+        chosen = [p for p, (c, at, y) in keyed if not (at and y.isdigit()) or int(y) == edition]
+        mode = "edition"
+    else:
+        latest: dict[str, int] = {}
+        for _, (country, at, year) in keyed:
+            if at and year.isdigit():
+                latest[country] = max(latest.get(country, 0), int(year))
+        chosen = [p for p, (c, at, y) in keyed
+                  if not (at and y.isdigit()) or int(y) == latest[c]]
+        mode = "latest"
+    return chosen, Selection(mode, edition, len(chosen), len(paths))
 
 
 def _load_and_score(engine: Engine, paths: list[Path]) -> tuple[list[ProfileResult], list[ErrorOut]]:

@@ -177,23 +177,35 @@ def explain_cmd(key_or_file: str, show_all: bool, rules_dir: Path | None,
               help="Rank by this, highest score first.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Score in this many processes (for large batches); same output.")
+@click.option("--as-of", "edition", type=click.IntRange(1800, 2100), default=None,
+              metavar="YEAR", help="Rank one edition: the profiles dated in YEAR.")
+@click.option("--all", "every_snapshot", is_flag=True,
+              help="Rank every snapshot, several per country (default: the latest of each).")
 @rules_option
 @profiles_option
 @evaluator_option
 @output_option
 @handles_errors
-def batch(fmt: str, sort: str, jobs: int, rules_dir: Path | None, profiles_dir: Path | None,
-          evaluator: str, output: Path | None) -> None:
-    """Score every profile and rank them; broken profiles are reported, the rest scored."""
+def batch(fmt: str, sort: str, jobs: int, edition: int | None, every_snapshot: bool,
+          rules_dir: Path | None, profiles_dir: Path | None, evaluator: str,
+          output: Path | None) -> None:
+    """Score the profiles and rank them; broken profiles are reported, the rest scored.
+
+    By default the ranking holds the latest snapshot of each country and says so;
+    --as-of YEAR ranks one edition, --all every snapshot."""
     from . import explain
 
+    if edition is not None and every_snapshot:
+        raise click.UsageError("--as-of and --all exclude each other: choose one edition or all")
     with _engine(rules_dir, evaluator) as engine:
         from .loader import profile_files
-        from .api import bundled_dir
+        from .api import bundled_dir, select_snapshots
 
-        total = len(profile_files(profiles_dir or bundled_dir("profiles")))
-        with progress_bar(total, "profiles") as bar:
-            result = engine.batch(profiles_dir, sort=sort, jobs=jobs, progress=bar.update)
+        chosen, _ = select_snapshots(profile_files(profiles_dir or bundled_dir("profiles")),
+                                     edition, every_snapshot)
+        with progress_bar(len(chosen), "profiles") as bar:
+            result = engine.batch(profiles_dir, sort=sort, jobs=jobs, progress=bar.update,
+                                  edition=edition, every_snapshot=every_snapshot)
         if fmt == "json":
             text = explain.batch_json(result)
         else:
@@ -449,6 +461,91 @@ def profiles_list(rules_dir: Path | None, profiles_dir: Path | None) -> None:
     emit(tabulate(rows, ["key", "name", "as of", "commitment", "file"], tablefmt="simple") + "\n",
          None)
     _exit_on_load_errors(errors)
+
+
+@profiles.command(name="completeness")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text",
+              show_default=True)
+@click.option("--as-of", "edition", type=click.IntRange(1800, 2100), default=None,
+              metavar="YEAR", help="Only the profiles dated in YEAR (one edition).")
+@click.option("--min-share", type=click.FloatRange(0, 1), default=None,
+              help="Exit 1 if a profile knows a smaller share of the fields the rules read.")
+@rules_option
+@profiles_option
+@handles_errors
+def profiles_completeness(fmt: str, edition: int | None, min_share: float | None,
+                          rules_dir: Path | None, profiles_dir: Path | None) -> None:
+    """For every profile: the fields the rules read, how many are known, and each unknown
+    field with the reason the profile gives for it."""
+    from .completeness import completeness, completeness_text
+
+    with _engine(rules_dir, "reference") as engine:
+        loaded = _all_profiles(engine, profiles_dir)
+        if edition is not None:
+            loaded = [lp for lp in loaded if lp.profile.as_of.year == edition]
+        report = completeness(engine.ruleset, loaded)
+    emit(_json(report) if fmt == "json" else completeness_text(report, min_share), None)
+    if min_share is not None and any(p.share < min_share for p in report.profiles):
+        sys.exit(1)
+
+
+@profiles.command(name="new")
+@click.argument("key")
+@click.option("--from", "from_key", default=None, metavar="KEY",
+              help="Copy this profile's facts, marked for re-checking, instead of a template.")
+@rules_option
+@profiles_option
+@handles_errors
+def profiles_new(key: str, from_key: str | None, rules_dir: Path | None,
+                 profiles_dir: Path | None) -> None:
+    """Write PROFILES/KEY.yaml: every field the rules read, as a commented template or a
+    copy of another profile, and check that it loads."""
+    from .api import bundled_dir
+    from .authoring import write_new_profile
+
+    directory = profiles_dir or bundled_dir("profiles")
+    with _engine(rules_dir, "reference") as engine:
+        source = Path(engine.find_profile(from_key, directory).file) if from_key else None
+        path = write_new_profile(key, engine.ruleset, directory, engine.ruleset.catalog, source)
+    click.echo(f"wrote {path}")
+
+
+@main.group()
+def schema() -> None:
+    """Print the JSON Schema of an input file, for editors and other tools."""
+
+
+@schema.command(name="profile")
+def schema_profile() -> None:
+    """The profile model's JSON Schema (point an editor's YAML language server at it)."""
+    import json
+
+    from .profile import Profile
+
+    emit(json.dumps(Profile.model_json_schema(), indent=2, ensure_ascii=False) + "\n", None)
+
+
+@main.command(name="import")
+@click.argument("mapping")
+@click.argument("table", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@format_option()
+@rules_option
+@profiles_option
+@handles_errors
+def import_cmd(mapping: str, table: Path, dry_run: bool, fmt: str, rules_dir: Path | None,
+               profiles_dir: Path | None) -> None:
+    """Update profile facts from a data table through the mapping
+    rules/imports/MAPPING.yaml (e.g. 'import troops FILE'), and print what changed."""
+    from .api import bundled_dir
+    from .importer import import_text, run_import
+    from .rules import load_ruleset
+
+    rules_path = Path(rules_dir or bundled_dir("rules"))
+    ruleset = load_ruleset(rules_path)
+    result = run_import(rules_path, mapping, table, Path(profiles_dir or bundled_dir("profiles")),
+                        ruleset.catalog, dry_run=dry_run)
+    emit(_json(result) if fmt == "json" else import_text(result), None)
 
 
 @main.group()

@@ -129,7 +129,9 @@ def batch_json(b: BatchResult) -> str:
 
 def batch_rows(b: BatchResult, ruleset: RuleSet) -> tuple[list[str], list[list[Any]]]:
     dims = list(ruleset.dimensions)
-    headers = ["#", "profile", "name", "deterrence", "band", "alignment risk", "band", *dims]
+    # each column named once, so that csv.DictReader and pandas keep both bands
+    headers = ["#", "profile", "name", "deterrence", "deterrence_band", "alignment_risk",
+               "alignment_risk_band", *dims]
     rows = []
     for i, r in enumerate(b.results, 1):
         rows.append([
@@ -151,7 +153,8 @@ def batch_table(b: BatchResult, ruleset: RuleSet, fmt: str) -> str:
         return buf.getvalue()
     style = "github" if fmt == "markdown" else "simple"
     short = [h.replace("_", " ") for h in headers]
-    return tabulate(rows, short, tablefmt=style, disable_numparse=True) + "\n"
+    head = f"Ranking {b.selection.describe()}\n\n" if b.selection else ""
+    return head + tabulate(rows, short, tablefmt=style, disable_numparse=True) + "\n"
 
 
 def errors_text(errors: Iterable[Any], verb: str = "scored") -> str:
@@ -177,7 +180,7 @@ def trace_text(t: Trace, result: ProfileResult, show_all: bool) -> str:
     for target in ("deterrence", "alignment_risk", *result.dimensions):
         s = result.target(target)
         parts = " ".join(_points(c.points) for c in s.contributions) or "(no rule)"
-        adj = f" {_points(s.adjustment)} (bounded)" if s.adjustment else ""
+        adj = f" = raw {s.raw}, bounded {_points(s.adjustment)}" if s.adjustment else ""
         lines.append(f"{target}: {s.base} {parts}{adj} = {s.score} ({s.band})")
     return "\n".join(lines) + "\n"
 

@@ -98,13 +98,17 @@ class Contribution(_Out):
 
 @_per_profile
 class ScoreResult(_Out):
-    """``base + sum(c.points for c in contributions) + adjustment == score`` always."""
+    """``base + sum(c.points for c in contributions) == raw`` and
+    ``raw + adjustment == score`` always. The bundled rules are proved to keep ``raw``
+    within 0..100 (``rules check``), so there ``adjustment`` is 0; a rule set that does not
+    fit its budget is bounded, and ``raw`` shows what the bound hid."""
 
     score: int
     band: str
     base: int
     adjustment: int
     contributions: tuple[Contribution, ...]
+    raw: int
 
 
 @_per_profile
@@ -137,7 +141,27 @@ class ErrorOut(_Out):
 
 
 @_frozen
+class Selection(_Out):
+    """Which snapshots a ranking holds: so that editions are never mixed silently."""
+
+    mode: Literal["latest", "edition", "all"]
+    edition: int | None  # the year of as_of, for mode "edition"
+    profiles: int  # profiles ranked (or failed)
+    snapshots: int  # profile files in the directory
+
+    def describe(self) -> str:
+        if self.mode == "all":
+            return f"every snapshot: {self.snapshots} profiles, several per country where dated apart"
+        if self.mode == "edition":
+            return (f"the {self.edition} edition: {self.profiles} of {self.snapshots} snapshots "
+                    f"(profiles dated {self.edition})")
+        return (f"the latest snapshot of each country: {self.profiles} of {self.snapshots} "
+                "snapshots (--as-of YEAR ranks one edition, --all every snapshot)")
+
+
+@_frozen
 class BatchResult(_Out):
     ruleset: RulesetInfo
     results: tuple[ProfileResult, ...]
     errors: tuple[ErrorOut, ...]
+    selection: Selection | None = None

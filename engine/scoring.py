@@ -30,7 +30,7 @@ def _result(target: ScoreDef, ranked: list[tuple[int, Contribution]]) -> ScoreRe
     for c in contributions:
         raw += c.points
     score = min(HIGH, max(LOW, raw))
-    return ScoreResult(score, target.band(score), target.base, score - raw, contributions)
+    return ScoreResult(score, target.band(score), target.base, score - raw, contributions, raw)
 
 
 class Scorer:
