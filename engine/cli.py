@@ -335,22 +335,31 @@ def progress_bar(total: int, label: str):
 @click.option("--draws", type=click.IntRange(1, 1_000_000), default=1000, show_default=True)
 @click.option("--spread", type=click.FloatRange(0, 1), default=0.25, show_default=True,
               help="Each rule's points are scaled by a factor in [1-spread, 1+spread].")
+@click.option("--fact-rate", type=click.FloatRange(0, 1), default=0.2, show_default=True,
+              help="Chance, per draw, that each provisional fact is replaced by unknown or a "
+              "neighbouring value (0: weights only).")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--as-of", "edition", type=click.IntRange(1800, 2100), default=None,
+              metavar="YEAR", help="Only the profiles dated in YEAR (default: every profile).")
 @format_option()
 @rules_option
 @profiles_option
 @output_option
 @handles_errors
-def sensitivity(draws: int, spread: float, seed: int, fmt: str, rules_dir: Path | None,
-                profiles_dir: Path | None, output: Path | None) -> None:
-    """Perturb rule points at random: score intervals, band odds and rank stability."""
+def sensitivity(draws: int, spread: float, fact_rate: float, seed: int, edition: int | None,
+                fmt: str, rules_dir: Path | None, profiles_dir: Path | None,
+                output: Path | None) -> None:
+    """Perturb rule points and provisional facts at random: score intervals, band odds,
+    rank stability, and the assumptions that move ranks most."""
     from .sensitivity import analyse, result_text
 
     with _engine(rules_dir) as engine:
         loaded = _all_profiles(engine, profiles_dir)
+        if edition is not None:
+            loaded = [lp for lp in loaded if lp.profile.as_of.year == edition]
         with progress_bar(draws, "draws") as bar:
             result = analyse(engine, [lp.profile for lp in loaded], draws=draws, spread=spread,
-                             seed=seed, progress=bar.update)
+                             seed=seed, fact_rate=fact_rate, progress=bar.update)
     emit(_json(result) if fmt == "json" else result_text(result), output)
 
 

@@ -1,19 +1,55 @@
-"""How much the scores depend on the weights: seeded random perturbation of rule points.
+"""How much the scores depend on the model's judgments: the weights and the provisional facts.
 
-Which rules fire does not depend on the points, so each profile is evaluated
-once; every draw is then matrix arithmetic: scores = clamp(base + F @ W), with
-F the profiles-by-rules firing matrix and W the perturbed points. Each point is
-multiplied by a factor drawn uniformly from [1 - spread, 1 + spread].
+Two kinds of assumption are perturbed, both seeded:
+
+* weights: each rule's points are multiplied by a factor drawn uniformly from
+  [1 - spread, 1 + spread], one factor per rule and draw;
+* provisional facts (judgment codings, ``confidence: provisional``): in each draw
+  each such fact is, with probability ``fact_rate``, replaced by one of its
+  alternatives, chosen uniformly: unknown, or a neighbouring value (the adjacent
+  values of an ordered enumeration, the other value of a yes/no).
+
+Scores are then matrix arithmetic: scores = clamp(base + F @ W), with F the
+profiles-by-rules firing matrix of the draw and W its perturbed points; a profile
+whose facts changed in a draw is re-fired with the reference evaluator (cached by
+the facts chosen). The report also tries every alternative of every provisional
+fact one at a time and lists the assumptions that move a partner's rank most.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from pydantic import BaseModel
 
 from .api import Engine
-from .profile import Profile
+from .evaluator import ReferenceEvaluator
+from .profile import Confidence, Profile
+from .schema import field_specs, flatten
+
+TOP_ASSUMPTIONS = 20
+
+
+def alternatives(profile: Profile, read: set[str]) -> list[tuple[str, Any, list[Any]]]:
+    """Each provisional fact the rules read: (field, value, its alternatives)."""
+    specs = field_specs()
+    out = []
+    for path, spec in specs.items():
+        if "." not in path or path not in read:
+            continue
+        section, name = path.split(".")
+        fact = getattr(getattr(profile, section), name)
+        if fact is None or fact.confidence != Confidence.PROVISIONAL or spec.required:
+            continue
+        value = fact.value.value if spec.kind == "enum" else fact.value
+        alts: list[Any] = [None]
+        if spec.kind == "bool":
+            alts.append(not value)
+        elif spec.kind == "enum":
+            i = spec.values.index(value)
+            alts += [spec.values[j] for j in (i - 1, i + 1) if 0 <= j < len(spec.values)]
+        out.append((path, value, alts))
+    return out
 
 
 class Interval(BaseModel):
@@ -33,12 +69,28 @@ class PartnerSensitivity(BaseModel):
     rank_range: tuple[int, int]  # 5th to 95th percentile of its rank
 
 
+class Assumption(BaseModel):
+    """One provisional fact replaced by one alternative, everything else as it is."""
+
+    profile: str
+    field: str
+    value: Any
+    alternative: Any  # None: the fact made unknown
+    deterrence: int  # score change
+    alignment_risk: int
+    deterrence_rank: int  # rank change (positive: a better, i.e. higher, place)
+    alignment_risk_rank: int
+
+
 class SensitivityResult(BaseModel):
     draws: int
     spread: float
+    fact_rate: float
     seed: int
     ranked_by: str
     partners: list[PartnerSensitivity]
+    provisional_facts: int  # provisional facts the rules read, over all partners
+    assumptions: list[Assumption]  # the alternatives that move ranks most, largest first
 
 
 def analyse(
@@ -48,6 +100,7 @@ def analyse(
     spread: float = 0.25,
     seed: int = 0,
     ranked_by: str = "deterrence",
+    fact_rate: float = 0.2,
     chunk: int = 1000,
     progress: Callable[[int], None] | None = None,
 ) -> SensitivityResult:
@@ -62,6 +115,29 @@ def analyse(
         for rid in engine.fired(profile):
             fired[p, index[rid]] = 1.0
     targets = list(ruleset.targets.values())
+    read = {spec.path for spec in ruleset.fields_read}
+    reference = ReferenceEvaluator(ruleset)
+    facts = [flatten(p) for p in profiles]
+    options = [alternatives(p, read) for p in profiles]
+    cache: dict[tuple[int, tuple[Any, ...]], np.ndarray] = {}
+
+    def firing_row(p: int, chosen: tuple[Any, ...]) -> np.ndarray:
+        """Profile p's firing vector with its provisional facts set as ``chosen``."""
+        key = (p, chosen)
+        row = cache.get(key)
+        if row is None:
+            fact = dict(facts[p])
+            for (path, _, _), value in zip(options[p], chosen):
+                if value is None:
+                    fact.pop(path, None)
+                else:
+                    fact[path] = value
+            row = np.zeros(len(rules), dtype=np.float64)
+            for rid in reference.fired(fact):
+                row[index[rid]] = 1.0
+            cache[key] = row
+        return row
+
     rng = np.random.default_rng(seed)
     samples = {t.id: np.empty((len(profiles), draws), dtype=np.int16) for t in targets}
     points = {t.id: np.array([r.points_for(t.id) for r in rules], dtype=np.float64)
@@ -75,9 +151,26 @@ def analyse(
         # one factor per rule and draw, shared by all of the rule's targets: a weight
         # judgment about an argument moves every score the argument feeds
         factors = rng.uniform(1 - spread, 1 + spread, size=(len(rules), n))
-        for t in targets:
-            raw = t.base + fired @ (points[t.id][:, None] * factors)
-            samples[t.id][:, done:done + n] = np.clip(np.rint(raw), 0, 100)
+        if fact_rate > 0 and any(options):
+            for d in range(n):
+                draw_fired = fired.copy()
+                for p, opts in enumerate(options):
+                    if not opts:
+                        continue
+                    flips = rng.random(len(opts)) < fact_rate
+                    if not flips.any():
+                        continue
+                    chosen = tuple(
+                        opts[i][2][rng.integers(len(opts[i][2]))] if flip else opts[i][1]
+                        for i, flip in enumerate(flips))
+                    draw_fired[p] = firing_row(p, chosen)
+                for t in targets:
+                    raw = t.base + draw_fired @ (points[t.id] * factors[:, d])
+                    samples[t.id][:, done + d] = np.clip(np.rint(raw), 0, 100)
+        else:
+            for t in targets:
+                raw = t.base + fired @ (points[t.id][:, None] * factors)
+                samples[t.id][:, done:done + n] = np.clip(np.rint(raw), 0, 100)
         done += n
         if progress:
             progress(n)
@@ -105,8 +198,47 @@ def analyse(
             rank_kept=round(float((ranks[p] == base_ranks[p]).mean()), 4),
             rank_range=(int(r_lo), int(r_hi))))
     partners.sort(key=lambda s: (s.rank, s.profile))
-    return SensitivityResult(draws=draws, spread=spread, seed=seed, ranked_by=ranked_by,
-                             partners=partners)
+    assumptions = _one_at_a_time(profiles, options, fired, points, targets, baseline, firing_row)
+    return SensitivityResult(draws=draws, spread=spread, fact_rate=fact_rate, seed=seed,
+                             ranked_by=ranked_by, partners=partners,
+                             provisional_facts=sum(len(o) for o in options),
+                             assumptions=assumptions)
+
+
+def _rank(scores: Any, p: int) -> int:
+    return int((scores > scores[p]).sum()) + 1
+
+
+def _one_at_a_time(profiles, options, fired, points, targets, baseline, firing_row):
+    """Each alternative of each provisional fact alone: how far it moves the partner."""
+    import numpy as np
+
+    by_id = {t.id: t for t in targets}
+    base = {name: np.array(baseline[name]) for name in ("deterrence", "alignment_risk")}
+    out = []
+    for p, opts in enumerate(options):
+        original = tuple(o[1] for o in opts)
+        for i, (path, value, alts) in enumerate(opts):
+            for alt in alts:
+                chosen = original[:i] + (alt,) + original[i + 1:]
+                row = firing_row(p, chosen)
+                moved = {}
+                for name in ("deterrence", "alignment_risk"):
+                    t = by_id[name]
+                    new = int(np.clip(t.base + row @ points[name], 0, 100))
+                    scores = base[name].copy()
+                    old_rank = _rank(scores, p)
+                    scores[p] = new
+                    moved[name] = (new - int(base[name][p]), old_rank - _rank(scores, p))
+                out.append(Assumption(
+                    profile=profiles[p].key, field=path, value=value, alternative=alt,
+                    deterrence=moved["deterrence"][0], alignment_risk=moved["alignment_risk"][0],
+                    deterrence_rank=moved["deterrence"][1],
+                    alignment_risk_rank=moved["alignment_risk"][1]))
+    out.sort(key=lambda a: (-max(abs(a.deterrence_rank), abs(a.alignment_risk_rank)),
+                            -max(abs(a.deterrence), abs(a.alignment_risk)), a.profile, a.field,
+                            str(a.alternative)))
+    return out[:TOP_ASSUMPTIONS]
 
 
 def result_text(r: SensitivityResult) -> str:
@@ -124,5 +256,18 @@ def result_text(r: SensitivityResult) -> str:
     headers = ["rank", "profile", "deterrence", "90% interval", "likeliest band",
                "alignment risk", "90% interval", "likeliest band", "rank kept", "rank 90%"]
     head = (f"{r.draws} draws, each rule's points scaled by a factor in "
-            f"[{1 - r.spread:g}, {1 + r.spread:g}], seed {r.seed}; ranks by {r.ranked_by}\n\n")
-    return head + tabulate(rows, headers, tablefmt="simple", disable_numparse=True) + "\n"
+            f"[{1 - r.spread:g}, {1 + r.spread:g}] and each of {r.provisional_facts} provisional "
+            f"facts replaced (unknown or a neighbouring value) with probability "
+            f"{r.fact_rate:g}, seed {r.seed}; ranks by {r.ranked_by}\n\n")
+    text = head + tabulate(rows, headers, tablefmt="simple", disable_numparse=True) + "\n"
+    if r.assumptions:
+        from .schema import show_value
+
+        arows = [[a.profile, a.field, f"{show_value(a.value)} -> {show_value(a.alternative)}",
+                  f"{a.deterrence:+d} ({a.deterrence_rank:+d})",
+                  f"{a.alignment_risk:+d} ({a.alignment_risk_rank:+d})"] for a in r.assumptions]
+        text += ("\nProvisional facts that move ranks most, one at a time "
+                 "(score change, rank change; + is a higher place):\n\n")
+        text += tabulate(arows, ["profile", "fact", "assumption", "deterrence", "alignment risk"],
+                         tablefmt="simple", disable_numparse=True) + "\n"
+    return text
