@@ -75,13 +75,16 @@ class Check(_Strict):
 
 class SourceRef(_Strict):
     id: StrictStr
-    section: StrictStr
+    section: StrictStr | None = None  # a document's section; records are cited whole
 
 
 class Judgment(_Strict):
     id: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9-]*$")]
     claim: Annotated[StrictStr, Field(min_length=10)]
     source: SourceRef
+    # for a face-validity judgment: the public facts it rests on, which the cited
+    # record holds (a document's judgment needs none beyond its section)
+    basis: StrictStr | None = None
     checks: Annotated[tuple[Check, ...], Field(min_length=1)]
 
 
@@ -171,7 +174,8 @@ def run_calibration(
             text = f"{c.left.describe()} = {left} {c.op} {c.right.describe()} = {right}"
             checks.append(CheckOutcome(text=text, left=left, right=right, holds=ok))
         outcomes.append(JudgmentOutcome(
-            id=j.id, claim=j.claim, source=f"{j.source.id}#{j.source.section}",
+            id=j.id, claim=j.claim,
+            source=j.source.id + (f"#{j.source.section}" if j.source.section else ""),
             holds=all(c.holds for c in checks), checks=checks))
     return outcomes
 

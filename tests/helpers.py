@@ -44,11 +44,14 @@ def write_rules(
     for table in ("scores", "dimensions"):
         for target in model[table].values():
             target.pop("monotone", None)
+    model.pop("intended_overlaps", None)  # they name bundled rules
+    model.pop("indicators", None)
     yaml_writer.dump(model, directory / "model.yaml")
     full = [
         {
             "title": r.get("title", r["id"]),
             "rationale": "A rationale long enough for the loader.",
+            "support": "What the cited passage says, long enough for the loader.",
             "source": DEFAULT_SOURCE,
             **r,
         }

@@ -97,7 +97,8 @@ def test_violated_monotone_declaration_prints_a_counterexample_pair(tmp_path):
     assert finding.code == "monotone-violation"
     (_, a), (_, b) = finding.witnesses
     assert (a[TIER], b[TIER]) == ("bilateral-treaty", "collective-defence")
-    assert "from 40 to 30" in finding.message
+    base = load_ruleset(d).scores["deterrence"].base
+    assert f"from {base + 40} to {base + 30}" in finding.message
 
 
 def test_monotone_declaration_that_holds_is_proved(tmp_path):
@@ -105,7 +106,8 @@ def test_monotone_declaration_that_holds_is_proved(tmp_path):
         {"id": "heavy", "points": {"alignment_risk": 10},
          "when": {"field": "dependence.arms_russia_share", "gte": 40}},
         {"id": "some", "points": {"alignment_risk": 5},
-         "when": {"field": "dependence.arms_russia_share", "gte": 10}},
+         "when": {"all": [{"field": "dependence.arms_russia_share", "gte": 10},
+                          {"field": "dependence.arms_russia_share", "lt": 40}]}},
     ])
     declare_monotone(d, "alignment_risk", {"field": "dependence.arms_russia_share",
                                            "direction": "increasing"})
@@ -120,7 +122,8 @@ def test_monotone_declaration_that_holds_is_proved(tmp_path):
     ])
     declare_monotone(d2, "alignment_risk", {"field": "dependence.arms_russia_share",
                                             "direction": "increasing"})
-    assert codes(check_rules(load_ruleset(d2))) == ["monotone-violation"]
+    # (the two rules also read one fact into one score: reported as double counting too)
+    assert codes(check_rules(load_ruleset(d2))) == ["double-counting", "monotone-violation"]
 
 
 def test_wrong_sign_against_declared_direction(tmp_path):
@@ -173,15 +176,17 @@ def test_planted_problems_in_a_copy_of_the_bundled_rules(rules_copy):
     data["rules"].append({
         "id": "gs-planted-dead", "title": "Dead", "points": {"deterrence": 5},
         "rationale": "Planted: a treaty that is at once caveated and not.",
+        "support": "Planted: nothing supports it.",
         "source": {"id": "partnerships-2022", "section": "introduction"},
         "when": {"all": [{"field": "commitment.caveated", "equals": True},
                          {"field": "commitment.caveated", "equals": False}]}})
     data["rules"].append({
         "id": "gs-planted-tripwire-penalty", "title": "Permanent forces deter less",
         "points": {"deterrence": -40},
-        "rationale": "Planted: contradicts the declared intent on US presence.",
+        "rationale": "Planted: contradicts the declared intent on US forces.",
+        "support": "Planted: nothing supports it.",
         "source": {"id": "partnerships-2022", "section": "introduction"},
-        "when": {"field": "forces.presence", "equals": "permanent"}})
+        "when": {"field": "forces.troops_permanent", "gte": 1000}})
     yaml_writer.dump(data, path)
     findings = check_rules(load_ruleset(rules_copy))
     by_code = {}
@@ -190,6 +195,58 @@ def test_planted_problems_in_a_copy_of_the_bundled_rules(rules_copy):
     overlap = [f for f in by_code["exclusive-overlap"] if "gs-tier-bilateral-treaty" in f.message]
     assert overlap and overlap[0].witnesses[0][1][TIER] == "ambiguous-commitment"
     assert any("gs-planted-dead" in f.message for f in by_code["dead-rule"])
-    (mono,) = [f for f in by_code["monotone-violation"] if "forces.presence" in f.message]
+    (mono,) = [f for f in by_code["monotone-violation"] if "forces.troops_permanent" in f.message]
     (_, a), (_, b) = mono.witnesses
-    assert b["forces.presence"] == "permanent" and a["forces.presence"] != "permanent"
+    assert a["forces.troops_permanent"] < 1000 <= b["forces.troops_permanent"]
+    # a penalty of 40 also lets deterrence leave its budget: the range proof says so
+    (rng,) = [f for f in by_code["out-of-range"] if f.message.startswith("deterrence ")]
+    assert "outside 0..100" in rng.message and rng.witnesses
+
+
+def _copy_rule(rules_dir, file: str, rule_id: str, new_id: str) -> None:
+    y = YAML(typ="safe", pure=True)
+    path = rules_dir / file
+    data = y.load(path.read_text())
+    (rule,) = [r for r in data["rules"] if r["id"] == rule_id]
+    data["rules"].append({**rule, "id": new_id})
+    yaml_writer.dump(data, path)
+
+
+def test_a_copied_rule_is_reported_as_double_counting(rules_copy):
+    _copy_rule(rules_copy, "guarantee.yaml", "gs-integrated-command", "gs-combined-command")
+    findings = [f for f in check_rules(load_ruleset(rules_copy)) if f.code == "double-counting"]
+    (f,) = findings
+    assert "'gs-combined-command' and 'gs-integrated-command'" in f.message
+    assert "commitment.integrated_command" in f.message and "deterrence" in f.message
+    assert f.witnesses[0][1]["commitment.integrated_command"] is True
+
+
+def test_a_copy_reading_the_field_only_as_context_is_not_double_counting(rules_copy):
+    y = YAML(typ="safe", pure=True)
+    path = rules_copy / "guarantee.yaml"
+    data = y.load(path.read_text())
+    data["rules"].append({
+        "id": "gs-command-under-treaty", "title": "Command under a treaty",
+        "points": {"deterrence": 1},
+        "rationale": "Planted: reads the command only to say where it applies.",
+        "support": "Planted: nothing supports it.",
+        "source": {"id": "partnerships-2022", "section": "introduction"},
+        "context": {"commitment.integrated_command": "only where the command exists"},
+        "when": {"all": [{"field": "commitment.integrated_command", "equals": True},
+                         {"field": "commitment.conditional", "equals": True}]}})
+    yaml_writer.dump(data, path)
+    codes_found = {f.code for f in check_rules(load_ruleset(rules_copy))}
+    assert "double-counting" not in codes_found
+
+
+def test_indicators_join_fields_and_intended_overlaps_excuse_pairs(rules_copy):
+    y = YAML(typ="safe", pure=True)
+    path = rules_copy / "model.yaml"
+    model = y.load(path.read_text())
+    model["intended_overlaps"] = [o for o in model["intended_overlaps"]
+                                  if o["rules"] != ["sx-caatsa-purchase", "sx-caatsa-imposed"]]
+    yaml_writer.dump(model, path)
+    findings = [f for f in check_rules(load_ruleset(rules_copy)) if f.code == "double-counting"]
+    (f,) = findings
+    assert "'sx-caatsa-imposed' and 'sx-caatsa-purchase'" in f.message
+    assert "caatsa" in f.message  # the declared indicator, not a field of it

@@ -169,7 +169,8 @@ def test_validate_reports_every_problem_at_once(rules_copy: Path, profiles_copy:
     (rules_copy / "zz.yaml").write_text(
         "dimension: dependence\nrules:\n  - id: x\n    title: X\n"
         "    when: {field: nope, equals: 1}\n    points: {dependence: 1}\n"
-        "    rationale: long enough text\n    source: {id: partnerships-2022, section: introduction}\n"
+        "    rationale: long enough text\n    support: what the source says, long enough\n"
+        "    source: {id: partnerships-2022, section: introduction}\n"
     )
     result = run("validate", "--rules", str(rules_copy), "--profiles", str(profiles_copy))
     assert result.exit_code == 2

@@ -71,8 +71,9 @@ def test_missing_source_is_rejected(tmp_path):
                             "when": {"field": "commitment.tier", "equals": "none"}}])
     text = (d / "test.yaml").read_text()
     start = text.index("  source:")
-    end = text.index("  title:")
+    end = text.index("\n  ", text.index("\n", text.index("section:", start))) + 1
     (d / "test.yaml").write_text(text[:start] + text[end:])
+    assert "source" not in (d / "test.yaml").read_text()
     assert [c for c, _ in codes(d)] == ["missing-field"]
 
 
