@@ -75,6 +75,14 @@ def new_profile_text(key: str, ruleset: RuleSet, source: Path | None = None) -> 
         text = source.read_text(encoding="utf-8")
         data = y.load(text)
         old_year = int(str(data["as_of"])[:4])
+        if data.get("country") != country:
+            # another country's name and ISO code would let an import write its figures here
+            data["name"] = _name_of(country)
+            iso3 = _iso3_of(data["name"])
+            if iso3:
+                data["iso3"] = iso3
+            elif "iso3" in data:
+                del data["iso3"]
         data["country"] = country
         data["as_of"] = f"{year}-07-01"
         specs = field_specs()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ from .schema import field_specs, show_value, suggest
 from .yamlsource import load_document, read_text
 
 IMPORTS_DIR = "imports"
+_DIGITS = re.compile(r"[0-9]+")  # str.isdigit also accepts superscripts, which int() refuses
 
 
 class _Strict(BaseModel):
@@ -148,6 +150,7 @@ def read_table(path: Path, mapping: Mapping) -> list[Row]:
         raise LoadErrors(errors)
     at = {name: header.index(name) for name in set(wanted.values())}
     codes = _iso3_codes()
+    specs = field_specs()
     rows: list[Row] = []
     seen: dict[tuple[str, int], int] = {}
     for line, cells in enumerate(reader, start=2):
@@ -167,16 +170,17 @@ def read_table(path: Path, mapping: Mapping) -> list[Row]:
                                     found=describe_found(iso3),
                                     hint=f"did you mean '{close[0]}'?" if close else None))
             bad = True
-        if not year_text.isdigit():
+        if not _DIGITS.fullmatch(year_text):
             errors.append(LoadError("bad-figure", file, line=line, field=md.keys.year,
                                     expected="a year", found=describe_found(year_text)))
             bad = True
         values: dict[str, int] = {}
         for p, fm in md.fields.items():
             cell = cells[at[fm.column]].strip()
-            if not cell.isdigit():
+            spec = specs[p]
+            if not _DIGITS.fullmatch(cell) or not spec.accepts(int(cell)):
                 errors.append(LoadError("bad-figure", file, line=line, field=fm.column,
-                                        expected="a whole number of 0 or more",
+                                        expected=f"{spec.describe()} (for {p})",
                                         found=describe_found(cell) if cell else "an empty cell"))
                 bad = True
             else:

@@ -184,7 +184,12 @@ def check_dates_and_unknowns(profile: Profile, doc: Document) -> list[LoadError]
                 f"'{year - 4}-{year}'): {path} changes over time", found="nothing"))
             continue
         first, last = span
-        if first > last or first > year or last > year:
+        if first > last:
+            problems.append(LoadError(
+                "bad-period", doc.file, line=doc.line_of(at + ("period",)) or doc.line_of(at),
+                field=f"{path}.period", expected="the earlier year first ('2018-2022')",
+                found=f"'{fact.period}'"))
+        elif first > year or last > year:
             problems.append(LoadError(
                 "future-fact", doc.file, line=doc.line_of(at + ("period",)) or doc.line_of(at),
                 field=f"{path}.period",

@@ -89,11 +89,12 @@ def test_missing_file_is_an_input_error(tmp_path):
 
 
 def test_batch_json_contract_and_determinism():
-    first = run("batch", "--format", "json")
+    first = run("batch", "--all", "--format", "json")
     assert first.exit_code == 0, first.output
-    assert first.stdout_bytes == run("batch", "--format", "json").stdout_bytes
+    assert first.stdout_bytes == run("batch", "--all", "--format", "json").stdout_bytes
     data = json.loads(first.output)
-    assert set(data) == {"ruleset", "results", "errors"}
+    assert set(data) == {"ruleset", "results", "errors", "selection"}
+    assert data["selection"]["mode"] == "all"
     assert set(data["ruleset"]) == {"rules", "digest"}
     files = sorted(p.stem for p in bundled_dir("profiles").glob("*.yaml"))
     assert sorted(r["profile"] for r in data["results"]) == files
@@ -104,7 +105,7 @@ def test_batch_json_contract_and_determinism():
 
 @pytest.mark.parametrize("fmt", ["table", "csv", "markdown"])
 def test_batch_formats_list_every_profile(fmt):
-    result = run("batch", "--format", fmt, "--sort", "alignment-risk")
+    result = run("batch", "--all", "--format", fmt, "--sort", "alignment-risk")
     assert result.exit_code == 0
     for p in bundled_dir("profiles").glob("*.yaml"):
         assert p.stem in result.output
@@ -112,7 +113,7 @@ def test_batch_formats_list_every_profile(fmt):
 
 def test_one_broken_profile_does_not_stop_the_batch(profiles_copy: Path):
     (profiles_copy / "broken@2022.yaml").write_text("country: broken\nname: [oops\n")
-    result = run("batch", "--profiles", str(profiles_copy), "--format", "json")
+    result = run("batch", "--all", "--profiles", str(profiles_copy), "--format", "json")
     assert result.exit_code == 1
     data = json.loads(result.stdout)
     good = len(list(profiles_copy.glob("*.yaml"))) - 1
@@ -134,7 +135,7 @@ def test_broken_profile_is_reported_on_stderr_for_tables(profiles_copy: Path):
 def test_profile_file_must_be_named_after_its_key(profiles_copy: Path):
     src = next(iter(sorted(profiles_copy.glob("*.yaml"))))
     src.rename(profiles_copy / "renamed.yaml")
-    result = run("batch", "--profiles", str(profiles_copy), "--format", "json")
+    result = run("batch", "--all", "--profiles", str(profiles_copy), "--format", "json")
     assert result.exit_code == 1
     (err,) = json.loads(result.stdout)["errors"]
     assert err["code"] == "file-name"

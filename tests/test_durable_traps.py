@@ -87,7 +87,7 @@ def test_or_fires_once_per_rule_even_when_both_branches_hold(tmp_path):
     with Engine.load(rules) as e:
         result = e.score(p)
     assert [c.rule for c in result.deterrence.contributions] == ["either"]
-    assert result.deterrence.score == 7
+    assert result.deterrence.score == e.ruleset.scores["deterrence"].base + 7
     # both supporting facts are named in the explanation
     assert len(result.deterrence.contributions[0].matched) == 2
 
@@ -186,7 +186,9 @@ def test_no_match_is_a_normal_outcome(tmp_path):
     ])
     with Engine.load(rules) as e:
         e.fired(minimal_profile())  # a second session too
-        assert e.score(minimal_profile()).deterrence.score == 0
+        result = e.score(minimal_profile())
+        assert result.deterrence.contributions == ()
+        assert result.deterrence.score == e.ruleset.scores["deterrence"].base
 
 
 def test_rejected_rule_is_reported_by_id_file_and_line(engine, monkeypatch):

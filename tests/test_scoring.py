@@ -21,11 +21,15 @@ def test_points_add_up_and_bounding_is_an_explicit_adjustment(tmp_path):
     ])
     with Engine.load(rules) as e:
         r = e.score(minimal_profile(commitment={"tier": "bilateral-treaty"}))
-    assert (r.deterrence.score, r.deterrence.adjustment) == (100, -20)
+    det_base = e.ruleset.scores["deterrence"].base
+    assert (r.deterrence.score, r.deterrence.raw) == (100, det_base + 120)
+    assert r.deterrence.adjustment == 100 - (det_base + 120)
     assert r.deterrence.band == "very-strong"
     base = e.ruleset.scores["alignment_risk"].base
     assert r.alignment_risk.score == 0 and r.alignment_risk.adjustment == 50 - base
-    assert r.dimensions["guarantee_strength"].score == 70
+    assert r.alignment_risk.raw == base - 50
+    gs_base = e.ruleset.dimensions["guarantee_strength"].base
+    assert r.dimensions["guarantee_strength"].score == gs_base + 70
     assert [c.rule for c in r.deterrence.contributions] == ["big", "bigger"]
 
 
