@@ -66,6 +66,8 @@ def _score_text(title: str, s: ScoreResult, detail: bool = True) -> list[str]:
                 lines.extend(_wrap(describe_match(m), " " * 8, "fact: "))
             lines.extend(_wrap(c.rationale, " " * 8))
             lines.append(" " * 8 + f"source: {_source(c)}")
+            if c.support:
+                lines.extend(_wrap(c.support, " " * 10, "which says: "))
     if s.adjustment:
         lines.append(f"  {_points(s.adjustment):>4}  adjustment: bounded to 0..100")
     total = " + ".join([str(s.base), *(f"({c.points})" for c in s.contributions)])

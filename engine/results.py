@@ -94,6 +94,7 @@ class Contribution(_Out):
     rationale: str
     matched: tuple[Match, ...]
     source: SourceOut
+    support: str = ""  # what the cited source says, in the rule's words
 
 
 @_per_profile

@@ -57,12 +57,13 @@ class Scorer:
                 for i, (_, rule_id) in enumerate(sorted(listed, key=itemgetter(0)))}
         # per rule, for every target it feeds: (target, rank, the contribution's fields before
         # its matched facts, its source); only the matched facts differ between profiles
-        self._parts: dict[str, tuple[tuple[str, int, tuple[Any, ...], SourceOut], ...]] = {}
+        self._parts: dict[str, tuple[tuple[str, int, tuple[Any, ...], SourceOut, str], ...]] = {}
         for rule in ruleset.rules:
             source = SourceOut(rule.source.id, rule.source.section)
             self._parts[rule.id] = tuple(
                 (target, rank[rule.id, target],
-                 (rule.id, rule.title, points, rule.dimension, rule.rationale), source)
+                 (rule.id, rule.title, points, rule.dimension, rule.rationale), source,
+                 rule.support)
                 for target, points in rule.points
             )
 
@@ -82,8 +83,8 @@ class Scorer:
         parts = self._parts
         for event in trace.fired:
             matched = event.matches  # one tuple, shared by every target the rule feeds
-            for target, rank, head, source in parts[event.rule.id]:
-                ranked[target].append((rank, Contribution(*head, matched, source)))
+            for target, rank, head, source, support in parts[event.rule.id]:
+                ranked[target].append((rank, Contribution(*head, matched, source, support)))
         results = {t.id: _result(t, ranked[t.id]) for t in self._targets}
         profile = trace.profile
         return ProfileResult(

@@ -152,21 +152,26 @@ def analyse(
         # judgment about an argument moves every score the argument feeds
         factors = rng.uniform(1 - spread, 1 + spread, size=(len(rules), n))
         if fact_rate > 0 and any(options):
-            for d in range(n):
-                draw_fired = fired.copy()
-                for p, opts in enumerate(options):
-                    if not opts:
-                        continue
-                    flips = rng.random(len(opts)) < fact_rate
-                    if not flips.any():
-                        continue
-                    chosen = tuple(
-                        opts[i][2][rng.integers(len(opts[i][2]))] if flip else opts[i][1]
-                        for i, flip in enumerate(flips))
-                    draw_fired[p] = firing_row(p, chosen)
+            weights = {t.id: points[t.id][:, None] * factors for t in targets}  # rules x draws
+            for p, opts in enumerate(options):
+                if not opts:
+                    for t in targets:
+                        raw = t.base + fired[p] @ weights[t.id]
+                        samples[t.id][p, done:done + n] = np.clip(np.rint(raw), 0, 100)
+                    continue
+                # per draw and fact: 0 keeps the fact, j > 0 takes its j-th alternative
+                flips = rng.random((n, len(opts))) < fact_rate
+                picks = np.stack([rng.integers(len(o[2]), size=n) for o in opts], axis=1) + 1
+                codes = np.where(flips, picks, 0)
+                distinct, which = np.unique(codes, axis=0, return_inverse=True)
+                rows = np.stack([
+                    firing_row(p, tuple(o[1] if c == 0 else o[2][c - 1]
+                                        for o, c in zip(opts, code)))
+                    for code in distinct])
+                draw_fired = rows[which.reshape(-1)]  # draws x rules
                 for t in targets:
-                    raw = t.base + draw_fired @ (points[t.id] * factors[:, d])
-                    samples[t.id][:, done + d] = np.clip(np.rint(raw), 0, 100)
+                    raw = t.base + (draw_fired * weights[t.id].T).sum(axis=1)
+                    samples[t.id][p, done:done + n] = np.clip(np.rint(raw), 0, 100)
         else:
             for t in targets:
                 raw = t.base + fired @ (points[t.id][:, None] * factors)

@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from engine import LoadErrors
+from engine import LoadErrors, bundled_dir
 from engine.analysis import compare_profiles, history, whatif
 from engine.changes import apply_changes, parse_assignment
 from engine.cli import main
@@ -147,7 +147,7 @@ def test_sensitivity_is_reproducible_with_a_seed(engine):
 
 def test_zero_spread_reproduces_the_scores(engine):
     loaded, _ = engine.load_profiles()
-    r = analyse(engine, [lp.profile for lp in loaded], draws=50, spread=0.0)
+    r = analyse(engine, [lp.profile for lp in loaded], draws=50, spread=0.0, fact_rate=0.0)
     by_key = {lp.profile.key: engine.score(lp.profile) for lp in loaded}
     for p in r.partners:
         for name, i in p.scores.items():
@@ -156,11 +156,32 @@ def test_zero_spread_reproduces_the_scores(engine):
 
 
 def test_sensitivity_cli_is_silent_on_a_pipe_and_reproducible():
-    a = CliRunner().invoke(main, ["sensitivity", "--draws", "10000", "--seed", "3",
-                                  "--format", "json"])
-    b = CliRunner().invoke(main, ["sensitivity", "--draws", "10000", "--seed", "3",
-                                  "--format", "json"])
+    # two chunks of draws, so that progress would be reported if it were not a pipe
+    args = ["sensitivity", "--draws", "2000", "--seed", "3", "--as-of", "2022", "--format", "json"]
+    a = CliRunner().invoke(main, args)
+    b = CliRunner().invoke(main, args)
     assert a.exit_code == 0, a.output
     assert a.stdout_bytes == b.stdout_bytes
     assert a.stderr == ""
-    assert json.loads(a.stdout)["draws"] == 10000
+    data = json.loads(a.stdout)
+    assert data["draws"] == 2000 and data["fact_rate"] == 0.2
+    assert {p["profile"] for p in data["partners"]} == {
+        p.stem for p in bundled_dir("profiles").glob("*@2022.yaml")}
+
+
+def test_provisional_facts_alone_move_scores_and_are_ranked_by_effect(engine):
+    loaded, _ = engine.load_profiles()
+    profiles = [lp.profile for lp in loaded if lp.profile.as_of.year == 2022]
+    r = analyse(engine, profiles, draws=300, spread=0.0, fact_rate=0.3, seed=5)
+    assert r.provisional_facts > 0
+    # with the weights fixed, only the facts can widen an interval
+    assert any(i.low < i.high for p in r.partners for i in p.scores.values())
+    assert r.assumptions
+    effects = [max(abs(a.deterrence_rank), abs(a.alignment_risk_rank)) for a in r.assumptions]
+    assert effects == sorted(effects, reverse=True)
+    # each listed assumption is reproduced by what-if: the fact changed alone
+    top = r.assumptions[0]
+    (profile,) = [p for p in profiles if p.key == top.profile]
+    alternative = "unknown" if top.alternative is None else top.alternative
+    moved = {m.target: m.delta for m in whatif(engine, profile, {top.field: alternative}).moves}
+    assert (moved["deterrence"], moved["alignment_risk"]) == (top.deterrence, top.alignment_risk)

@@ -227,8 +227,8 @@ def test_help_does_not_load_the_engine():
 
 def test_parallel_batch_gives_identical_json(profiles_copy: Path):
     (profiles_copy / "broken@2022.yaml").write_text("country: [\n")
-    one = run("batch", "--format", "json", "--profiles", str(profiles_copy))
-    two = run("batch", "--format", "json", "--profiles", str(profiles_copy), "--jobs", "2")
+    one = run("batch", "--all", "--format", "json", "--profiles", str(profiles_copy))
+    two = run("batch", "--all", "--format", "json", "--profiles", str(profiles_copy), "--jobs", "2")
     assert one.exit_code == two.exit_code == 1
     assert one.stdout_bytes == two.stdout_bytes
     assert len(json.loads(two.stdout)["results"]) == len(list(profiles_copy.glob("*.yaml"))) - 1

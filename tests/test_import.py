@@ -207,19 +207,24 @@ def bad_table_cases():
         "bad-figure": (
             HEADER,
             ["Japan,JPN,2022,53973,1000", "Poland,POL,2022,many,50"],
-            [(3, "field 'troops_active_duty': expected a whole number of 0 or more, "
+            [(3, "field 'troops_active_duty': expected a whole number from 0 to 10000000 (for forces.troops_permanent), "
               "found the text 'many'", "[bad-figure]")],
         ),
         "negative-figure": (
             HEADER,
             ["Japan,JPN,2022,-5,1000"],
-            [(2, "field 'troops_active_duty': expected a whole number of 0 or more, "
+            [(2, "field 'troops_active_duty': expected a whole number from 0 to 10000000 (for forces.troops_permanent), "
               "found the text '-5'", "[bad-figure]")],
         ),
         "empty-cell": (
             HEADER,
             ["Japan,JPN,2022,,1000"],
-            [(2, "expected a whole number of 0 or more, found an empty cell", "[bad-figure]")],
+            [(2, "expected a whole number from 0 to 10000000 (for forces.troops_permanent), found an empty cell", "[bad-figure]")],
+        ),
+        "figure-above-the-field's-range": (
+            HEADER,
+            ["Japan,JPN,2022,99999999,1000"],
+            [(2, "field 'troops_active_duty': expected a whole number from 0 to 10000000 (for forces.troops_permanent), found the text '99999999'", "[bad-figure]")],
         ),
         "unknown-iso-code": (
             HEADER,

@@ -32,7 +32,7 @@ def test_installed_wheel_scores_the_bundled_partners(tmp_path: Path):
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(target)}
     code = ("import engine, json; from engine import Engine; "
-            "print(engine.__file__); e = Engine.load(); b = e.batch(); "
+            "print(engine.__file__); e = Engine.load(); b = e.batch(every_snapshot=True); "
             "print(json.dumps(sorted(r.profile for r in b.results)))")
     out = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env,
                          capture_output=True, text=True, check=True)
