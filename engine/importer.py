@@ -22,7 +22,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
@@ -59,6 +59,11 @@ class MappingDoc(_Strict):
     edition: StrictStr
     keys: KeysDoc
     fields: Annotated[dict[StrictStr, FieldMapDoc], Field(min_length=1)]
+    # "refuse": two rows for one code and year are an error. "zero-filled": the data set
+    # lists some countries under two names and fills the unused one with zeros, so a
+    # repeated key is accepted when every row but one is all zeros (that one wins);
+    # two rows with figures still conflict.
+    duplicates: Literal["refuse", "zero-filled"] = "refuse"
 
 
 @dataclass(frozen=True)
@@ -151,8 +156,7 @@ def read_table(path: Path, mapping: Mapping) -> list[Row]:
     at = {name: header.index(name) for name in set(wanted.values())}
     codes = _iso3_codes()
     specs = field_specs()
-    rows: list[Row] = []
-    seen: dict[tuple[str, int], int] = {}
+    seen: dict[tuple[str, int], Row] = {}
     for line, cells in enumerate(reader, start=2):
         if not any(c.strip() for c in cells):
             continue
@@ -188,16 +192,22 @@ def read_table(path: Path, mapping: Mapping) -> list[Row]:
         if bad:
             continue
         key = (iso3, int(year_text))
+        row = Row(line, iso3, int(year_text), values)
         if key in seen:
+            first = seen[key]
+            if md.duplicates == "zero-filled" and not any(row.values.values()):
+                continue  # the zero-filled twin of a row under another name
+            if md.duplicates == "zero-filled" and not any(first.values.values()):
+                seen[key] = row  # the first was the zero-filled twin
+                continue
             errors.append(LoadError("duplicate-row", file, line=line,
                                     detail=f"{iso3} {year_text} already has a row at line "
-                                    f"{seen[key]}"))
+                                    f"{first.line}"))
             continue
-        seen[key] = line
-        rows.append(Row(line, iso3, int(year_text), values))
+        seen[key] = row
     if errors:
         raise LoadErrors(errors)
-    return rows
+    return sorted(seen.values(), key=lambda r: r.line)
 
 
 @dataclass(frozen=True, slots=True)

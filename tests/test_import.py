@@ -314,3 +314,25 @@ def test_json_output(tmp_path, profiles):
     assert real["changes"] == data["changes"] and real["written"] is True
     again = json.loads(do_import(t, profiles, "--format", "json").output)
     assert again["changes"] == [] and again["written"] is False
+
+
+def test_a_country_listed_under_two_names_counts_once(tmp_path, profiles):
+    """DMDC's compilation lists some countries under an old and a new name and fills the
+    unused name with zeros: the troops mapping accepts that twin, in either order."""
+    t = table(tmp_path, "Nippon,JPN,2022,0,0", "Japan,JPN,2022,53973,1000",
+              "Poland,POL,2022,100,50", "Polska,POL,2022,0,0")
+    result = do_import(t, profiles, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "testland@2022 (JPN 2022) forces.troops_permanent: unknown -> 53973 [line 3]" \
+        in result.output
+    assert "1 fact would change" in result.output
+
+
+def test_two_figures_for_one_country_and_year_still_conflict(tmp_path, profiles):
+    t = table(tmp_path, "Japan,JPN,2022,0,0", "Japan,JPN,2022,53973,1000",
+              "Nippon,JPN,2022,12,0")
+    before = snapshot(profiles)
+    result = do_import(t, profiles)
+    assert result.exit_code == 2
+    assert "line 4: JPN 2022 already has a row at line 3 [duplicate-row]" in result.output
+    assert snapshot(profiles) == before
