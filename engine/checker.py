@@ -198,6 +198,7 @@ class Checker:
         findings += self.monotone()
         findings += self.ranges()
         findings += self.double_counting()
+        findings += self.durable_limits()
         return sorted(findings, key=lambda f: (f.file, f.line or 0, f.code, f.message))
 
     def raw(self, target: ScoreDef) -> Any:
@@ -222,6 +223,36 @@ class Checker:
             out.append((model.eval(raw, model_completion=True).as_long(), model))
         (lo, m_lo), (hi, m_hi) = out
         return lo, hi, m_lo, m_hi
+
+    def co_firing(self) -> tuple[int, Any]:
+        """The most rules one profile fires together, with a witness.
+
+        Over every profile that loads, valid or not: durable_rules matches a profile
+        before the groups are checked, so its tables must hold whatever a profile fires.
+        """
+        z3 = self.z3
+        opt = z3.Optimize()
+        opt.add(*self.p.domain)
+        count = z3.Sum([z3.If(self.p.fires(r), 1, 0) for r in self.ruleset.rules]) \
+            if self.ruleset.rules else z3.IntVal(0)
+        opt.maximize(count)
+        assert opt.check() == z3.sat, "the profile model's domain is never empty"
+        model = opt.model()
+        return model.eval(count, model_completion=True).as_long(), model
+
+    def durable_limits(self) -> list[Finding]:
+        """Rules durable_rules could not run: each overflows one of its fixed tables alone.
+
+        The loader refuses them; this holds for rule sets built another way. Tables that
+        only rules together overflow (the 64 matches of the stack among them) are kept by
+        running the rules as several durable_rules rulesets (``compiler.split_rulesets``).
+        """
+        from .compiler import rule_limits
+
+        return [Finding(p.code, r.file, r.line,
+                        f"rule '{r.id}' cannot run in durable_rules: {p.detail}; at most "
+                        f"{p.maximum} {p.limit}, found {p.found}")
+                for r in self.ruleset.rules for p in rule_limits(r)]
 
     def ranges(self) -> list[Finding]:
         """Every target's raw score stays within 0..100 on every valid profile."""
@@ -404,6 +435,23 @@ class Checker:
 
 def check_rules(ruleset: RuleSet) -> list[Finding]:
     return Checker(ruleset).run()
+
+
+def firing_report(ruleset: RuleSet) -> str:
+    """How many rules fire together at most (proved), against durable_rules' matching stack."""
+    from .compiler import MAX_PENDING, compile_ruleset, split_rulesets
+
+    most, _ = Checker(ruleset).co_firing()
+    try:
+        n = len(split_rulesets(compile_ruleset(ruleset)))
+    except ValueError:
+        how = "some rule overflows its tables alone (see the errors above)"
+    else:
+        how = ("the rules run as one durable_rules ruleset within that limit" if n == 1 else
+               f"the rules run as {n} durable_rules rulesets, each within that limit")
+    return (f"at most {most} of the {len(ruleset.rules)} rules fire together on a profile; "
+            f"durable_rules holds at most {MAX_PENDING} matched tests at once in one ruleset, "
+            f"and {how}")
 
 
 def coverage(ruleset: RuleSet, fired_sets: list[frozenset[str]]) -> list[tuple[str, int]]:

@@ -11,7 +11,15 @@ The output is plain data for ``durable.engine.Host.set_rulesets`` (no
   rule is guarded by the discriminator ``kind == "profile"``;
 * deleting the first session of a ruleset segfaults when no action fired in
   it: a sentinel rule fires on every profile;
-* dots in a key are read as a path: the fact is flat, ``section__field``.
+* dots in a key are read as a path: the fact is flat, ``section__field``;
+* string lengths are kept in 16 bits, so a text of 65,536 bytes or more compares
+  as its length modulo 65,536: text reaches durable_rules as its SHA-256 digest,
+  in rules and facts alike (text supports only equality, which digests keep);
+* the network durable_rules builds has fixed tables (a 64-entry matching stack,
+  512 hash slots under a node, ...) that it overflows into hangs, crashes and
+  wrong answers: :class:`Network` models that network, :func:`rule_limits` finds a
+  rule that overflows it alone (refused when rules load) and :func:`partition`
+  splits a rule set into as many durable_rules rulesets as keep each within them.
 
 Numbers never carry an exponent (durable_rules rejects ``1e-05``): rule values
 are checked against the profile model's ranges and two-decimal precision.
@@ -19,16 +27,31 @@ are checked against the profile model's ranges and two-decimal precision.
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+import json
+from bisect import bisect_left, bisect_right
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Iterable
 
 from .conditions import All, AnyOf, Cmp, Condition
-from .rules import RuleSet
-from .schema import fact_key
+from .rules import Rule, RuleSet
+from .schema import fact_key, field_specs
 
 SENTINEL = "_sentinel"
 DISCRIMINATOR = ("kind", "profile")
 
 _ORDERING = {"ne": "$neq", "lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}
+
+
+def text_token(value: str) -> str:
+    """What durable_rules compares in place of a text: its digest, 64 characters long."""
+    # surrogatepass: a YAML escape can put a lone surrogate in a text, which still has a digest
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def durable_value(path: str, value: Any) -> Any:
+    return text_token(value) if field_specs()[path].kind == "text" else value
 
 
 def compile_condition(nnf: Condition) -> dict[str, Any]:
@@ -39,20 +62,20 @@ def compile_condition(nnf: Condition) -> dict[str, Any]:
     if not isinstance(nnf, Cmp):
         raise TypeError("compile_condition needs the negation normal form")
     key = fact_key(nnf.field)
-    if nnf.op == "eq":
-        return {key: nnf.value}
-    if nnf.op in _ORDERING:
-        return {_ORDERING[nnf.op]: {key: nnf.value}}
-    if nnf.op == "in":
-        alternatives = [{key: v} for v in nnf.value]
-        return alternatives[0] if len(alternatives) == 1 else {"$or": alternatives}
-    if nnf.op == "not_in":
-        excluded = [{"$neq": {key: v}} for v in nnf.value]
-        return excluded[0] if len(excluded) == 1 else {"$and": excluded}
     if nnf.op == "present":
         return {"$ex": {key: 1}}
     if nnf.op == "absent":
         return {"$nex": {key: 1}}
+    if nnf.op == "in":
+        alternatives = [{key: durable_value(nnf.field, v)} for v in nnf.value]
+        return alternatives[0] if len(alternatives) == 1 else {"$or": alternatives}
+    if nnf.op == "not_in":
+        excluded = [{"$neq": {key: durable_value(nnf.field, v)}} for v in nnf.value]
+        return excluded[0] if len(excluded) == 1 else {"$and": excluded}
+    if nnf.op == "eq":
+        return {key: durable_value(nnf.field, nnf.value)}
+    if nnf.op in _ORDERING:
+        return {_ORDERING[nnf.op]: {key: durable_value(nnf.field, nnf.value)}}
     raise ValueError(f"unknown operator {nnf.op!r}")
 
 
@@ -60,12 +83,309 @@ def guarded(expr: dict[str, Any] | None) -> dict[str, Any]:
     discriminator = {DISCRIMINATOR[0]: DISCRIMINATOR[1]}
     if expr is None:
         return {"all": [{"m": discriminator}]}
-    return {"all": [{"m": {"$and": [discriminator, expr]}}]}
+    # the rule's own conjunction joins the guard's: each $and costs one of the 15 groups
+    # durable_rules allows in a rule
+    terms = expr["$and"] if set(expr) == {"$and"} else [expr]
+    return {"all": [{"m": {"$and": [discriminator, *terms]}}]}
+
+
+def compile_rule(rule: Rule) -> dict[str, Any]:
+    return guarded(compile_condition(rule.nnf))
 
 
 def compile_ruleset(ruleset: RuleSet) -> dict[str, dict[str, Any]]:
     """durable_rules definitions by rule id, without their ``run`` actions."""
     out = {SENTINEL: guarded(None)}
     for rule in ruleset.rules:
-        out[rule.id] = guarded(compile_condition(rule.nnf))
+        out[rule.id] = compile_rule(rule)
     return out
+
+
+def split_rulesets(definitions: dict[str, dict[str, Any]]) -> list[dict[str, dict[str, Any]]]:
+    """Compiled definitions (:func:`compile_ruleset`) as several durable_rules rulesets,
+    each within durable_rules' tables.
+
+    Each has its own sentinel (the first-session trap is per ruleset); a profile's
+    firings are the union of theirs.
+    """
+    rules = {k: v for k, v in definitions.items() if k != SENTINEL}
+    return [{SENTINEL: definitions[SENTINEL], **{rid: rules[rid] for rid in shard}}
+            for shard in partition(rules)]
+
+
+# --- durable_rules' network and its fixed tables ----------------------------------------------
+#
+# durable_rules 2.0.28 turns each rule's condition into a chain of alpha nodes, one test
+# each, shared between rules while their tests agree ($and: a chain; $or: a "forward"
+# node every branch links to, never shared). Matching a fact walks the network depth
+# first with a stack of 64 entries. Each limit below was measured on this build
+# (docs/durable-rules.md, "Limits"); what happens one past it is in the comment.
+
+MAX_PENDING = 64  # matched nodes waiting on the stack; 65 -> error 303, then heap corruption
+MAX_TESTS_UNDER_NODE = 511  # hash set of 512 slots; full, assertions loop; 513: create loops
+MAX_BRANCHES_UNDER_NODE = 127  # list of 128 without an end mark; 129 -> error 107
+MAX_RULES_AT_NODE = 255  # list of 256 read past its end: a wrong firing, SIGSEGV or error 108
+MAX_GROUPS = 15  # $and and $or in one rule, the guard's included; 16 -> error 113
+
+_COMPARISONS = {"$lt": "lt", "$lte": "le", "$gt": "gt", "$gte": "ge", "$neq": "ne", "$ex": "ex",
+                "$nex": "nex"}
+
+
+class _Node:
+    __slots__ = ("tests", "children", "hashed", "listed", "forwards", "nex", "by_field",
+                 "most", "dirty", "pending", "peak", "rules")
+
+    def __init__(self) -> None:
+        self.tests: dict[tuple[str, str, str], _Node] = {}  # (key, op, value as JSON) -> child
+        self.children: list[_Node] = []
+        self.hashed = 0  # children in the hash set (every test but $nex)
+        self.listed = 0  # children in the list ($nex tests and $or forward nodes)
+        self.forwards = 0
+        self.nex: set[str] = set()
+        self.by_field: dict[str, list[tuple[str, Any]]] = {}
+        self.most: dict[str, int] = {}  # per key: hash-set tests one value can pass together
+        self.dirty: set[str] = set()
+        self.pending = 0  # children one visit can push onto the stack
+        self.peak = 0  # the stack's height, at most, while this node's subtree is walked
+        self.rules = 0  # rules whose condition ends here
+
+
+def _most_at_once(tests: list[tuple[str, Any]]) -> int:
+    """The most of these tests (on one key) that a single value passes."""
+    always = sum(1 for op, _ in tests if op == "ex")
+    tests = [(op, v) for op, v in tests if op != "ex"]
+    if not tests:
+        return always
+    values = [v for _, v in tests]
+    eq = Counter(v for op, v in tests if op == "eq")
+    ne = Counter(v for op, v in tests if op == "ne")
+    ne_total = sum(ne.values())
+    if not any(op in ("lt", "le", "gt", "ge") for op, _ in tests):
+        # (in)equalities only, as text, enums and booleans always are
+        best = max([ne_total] + [eq[v] + ne_total - ne[v] for v in set(eq) | set(ne)])
+        return always + best
+    by_op = {op: sorted(v for o, v in tests if o == op) for op in ("lt", "le", "gt", "ge")}
+    points = sorted(set(values))
+    candidates = [points[0] - 1, points[-1] + 1, *points]
+    candidates += [(a + b) / 2 for a, b in zip(points, points[1:])]
+    best = 0
+    for x in candidates:
+        n = eq[x] + ne_total - ne[x]
+        n += len(by_op["lt"]) - bisect_right(by_op["lt"], x)  # x < c
+        n += len(by_op["le"]) - bisect_left(by_op["le"], x)  # x <= c
+        n += bisect_left(by_op["gt"], x)  # x > c
+        n += bisect_right(by_op["ge"], x)  # x >= c
+        best = max(best, n)
+    return always + best
+
+
+@dataclass(frozen=True)
+class LimitProblem:
+    code: str
+    limit: str  # the table, in words
+    maximum: int
+    found: int
+    detail: str
+
+
+class Network:
+    """The alpha network durable_rules builds for some rules, and its tables' fill.
+
+    ``peak`` is an upper bound on the matching stack's height for any fact: each node
+    pushes at most ``pending`` children (per key, the most tests one value passes; every
+    $or forward; a $nex when its key is absent), and the first child walked may have all
+    its siblings still waiting below it.
+    """
+
+    def __init__(self) -> None:
+        self.root = _Node()
+
+    @property
+    def peak(self) -> int:
+        return self.root.peak
+
+    def add(self, definition: dict[str, Any]) -> list[_Node]:
+        """Build one compiled rule into the network; the nodes it touched."""
+        touched: list[_Node] = [self.root]
+        (match,) = definition["all"]
+        end = self._alpha(match["m"], self.root, touched)
+        end.rules += 1
+        self._settle(touched)
+        return touched
+
+    def _alpha(self, expr: dict[str, Any], parent: _Node, touched: list[_Node]) -> _Node:
+        ((key, body),) = expr.items()
+        if key == "$and":
+            for term in body:
+                parent = self._alpha(term, parent, touched)
+            return parent
+        if key == "$or":
+            forward = _Node()
+            for term in body:
+                end = self._alpha(term, parent, touched)
+                end.children.append(forward)
+                end.listed += 1
+                end.forwards += 1
+            touched.append(forward)
+            return forward
+        if key in _COMPARISONS:
+            ((field, value),) = body.items()
+            op = _COMPARISONS[key]
+        else:
+            field, value, op = key, body, "eq"
+        test = (field, op, json.dumps(value))
+        child = parent.tests.get(test)
+        if child is None:
+            child = parent.tests[test] = _Node()
+            parent.children.append(child)
+            if op == "nex":
+                parent.listed += 1
+                parent.nex.add(field)
+            else:
+                parent.hashed += 1
+                parent.by_field.setdefault(field, []).append((op, value))
+                parent.dirty.add(field)
+        touched.append(child)
+        return child
+
+    def _settle(self, touched: list[_Node]) -> None:
+        """Recompute the stack bound where this rule changed the network.
+
+        A node's bound depends on its subtree only, and every node whose subtree changed
+        was touched (a test node has one parent; a forward node belongs to one rule), so
+        the touched nodes, children before parents, are all that needs recomputing.
+        """
+        # touched lists a forward node after its parents but before the tests it leads to:
+        # a depth-first walk over the touched nodes puts children first
+        members = {id(n) for n in touched}
+        done: set[int] = set()
+        stack: list[tuple[_Node, bool]] = [(self.root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                self._bound(node)
+                continue
+            if id(node) in done:
+                continue
+            done.add(id(node))
+            stack.append((node, True))
+            stack.extend((c, False) for c in node.children if id(c) in members)
+
+    @staticmethod
+    def _bound(node: _Node) -> None:
+        for field in node.dirty:
+            node.most[field] = _most_at_once(node.by_field[field])
+        node.dirty.clear()
+        keys = set(node.most) | node.nex
+        node.pending = node.forwards + sum(
+            max(1 if k in node.nex else 0, node.most.get(k, 0)) for k in keys)
+        if node.children:
+            node.peak = max(node.pending, node.pending - 1 + max(c.peak for c in node.children))
+        else:
+            node.peak = 0
+
+    def problems(self, nodes: Iterable[_Node]) -> list[LimitProblem]:
+        """The tables these nodes (and the whole network's stack) overflow."""
+        out = []
+        if self.peak > MAX_PENDING:
+            out.append(LimitProblem(
+                "durable-firing", "tests passed at once", MAX_PENDING, self.peak,
+                "durable_rules holds the tests a profile passes in a stack of 64 entries and "
+                "overflows it (error 303, then heap corruption) when more pass at once; "
+                "here that many tests or 'any' branches can hold together"))
+        nodes = list(nodes)
+        worst = max(nodes, key=lambda n: n.hashed)
+        if worst.hashed > MAX_TESTS_UNDER_NODE:
+            out.append(LimitProblem(
+                "durable-alternatives", "values of an 'in' or branches of an 'any' at one "
+                "point of the condition", MAX_TESTS_UNDER_NODE, worst.hashed,
+                "durable_rules files the tests that follow one point of a condition (the "
+                "values of an 'in', the branches of an 'any') in a table of 512 slots and "
+                "never returns once it is full"))
+        worst = max(nodes, key=lambda n: n.listed)
+        if worst.listed > MAX_BRANCHES_UNDER_NODE:
+            out.append(LimitProblem(
+                "durable-branches", "'any' branches and absence tests after one test",
+                MAX_BRANCHES_UNDER_NODE, worst.listed,
+                "durable_rules lists them in a table of 128 entries (error 107 past it)"))
+        worst = max(nodes, key=lambda n: n.rules)
+        if worst.rules > MAX_RULES_AT_NODE:
+            out.append(LimitProblem(
+                "durable-same-condition", "rules ending at one test", MAX_RULES_AT_NODE,
+                worst.rules,
+                "durable_rules lists them in a table of 256 entries and reads past it when "
+                "full: a wrong firing, a crash or error 108"))
+        return out
+
+
+def count_groups(expr: Any) -> int:
+    """The $and and $or objects in a compiled condition (iteratively: nesting may be deep)."""
+    n, stack = 0, [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, body in node.items():
+                if key in ("$and", "$or"):
+                    n += 1
+                    stack.extend(body)
+    return n
+
+
+def rule_groups(nnf: Condition) -> int:
+    """:func:`count_groups` of the rule's compiled form, from its normal form, without compiling."""
+    n, stack = 1, [(nnf, True)]  # the guard's $and, which a top-level conjunction joins
+    while stack:
+        node, top = stack.pop()
+        if isinstance(node, (All, AnyOf)):
+            n += 0 if top and isinstance(node, All) else 1
+            stack.extend((c, False) for c in node.items)
+        elif node.op in ("in", "not_in") and len(node.value) > 1:
+            n += 0 if top and node.op == "not_in" else 1
+    return n
+
+
+def rule_limits(rule: Rule) -> list[LimitProblem]:
+    """The durable_rules tables this rule overflows on its own: it could never run."""
+    groups = rule_groups(rule.nnf)
+    if groups > MAX_GROUPS:
+        return [LimitProblem(
+            "durable-nesting", "all/any groups below a top-level 'all' (in the normal form, "
+            "where an 'in' list or a negated comparison is an 'any' and a 'not in' list an "
+            "'all')", MAX_GROUPS - 1, groups - 1,
+            "durable_rules refuses a rule with more (error 113)")]
+    net = Network()
+    nodes = net.add(guarded(None)) + net.add(compile_rule(rule))
+    return net.problems(nodes)
+
+
+def partition(definitions: dict[str, dict[str, Any]]) -> list[list[str]]:
+    """Rule ids in groups, in order, each group a ruleset within every table.
+
+    Next fit: a rule goes into the current ruleset unless it would overflow a table
+    there, and then starts the next. A rule that overflows a table on its own is refused
+    when rules load (:func:`rule_limits`), so every rule fits into an empty ruleset.
+    """
+    shards: list[list[str]] = []
+    current: list[str] = []
+    net = _fresh()
+    for rule_id, definition in definitions.items():
+        touched = net.add(definition)
+        if not net.problems(touched):
+            current.append(rule_id)
+            continue
+        if not current:
+            raise ValueError(f"rule '{rule_id}' overflows durable_rules' tables on its own")
+        shards.append(current)
+        current = [rule_id]
+        net = _fresh()
+        if net.problems(net.add(definition)):
+            raise ValueError(f"rule '{rule_id}' overflows durable_rules' tables on its own")
+    if current or not shards:
+        shards.append(current)
+    return shards
+
+
+def _fresh() -> Network:
+    net = Network()
+    net.add(guarded(None))
+    return net

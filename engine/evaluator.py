@@ -20,7 +20,7 @@ import weakref
 from functools import cache
 from typing import Any, Callable, Protocol
 
-from .compiler import SENTINEL, compile_ruleset
+from .compiler import SENTINEL, compile_ruleset, split_rulesets, text_token
 from .conditions import All, AnyOf, Cmp, Condition
 from .errors import DurableEngineError
 from .rules import RuleSet
@@ -73,18 +73,26 @@ class DurableEvaluator:
         self._core = durable_rules_engine
         self._refusals = (MessageNotHandledException, MessageObservedException)
         self._lock = threading.Lock()  # the C core keeps a global table without locks
-        self._keys = tuple((spec.path, spec.fact_key) for spec in ruleset.fields_read)
+        self._keys = tuple((spec.path, spec.fact_key, spec.kind == "text")
+                           for spec in ruleset.fields_read)
         self._fired: list[str] = []
         self._sessions = itertools.count(1)
-        self._ruleset_name = f"latticework-{ruleset.digest}-{next(_names)}"
-        definitions = compile_ruleset(ruleset)
         self._host = _quiet_host()
-        try:
-            self._host.set_rulesets({self._ruleset_name: self._with_actions(definitions)})
-        except Exception as exc:  # durable_rules raises bare Exceptions with numeric codes
-            raise self._locate_compile_error(ruleset, definitions, exc) from None
-        handle = self._host.get_ruleset(self._ruleset_name)._handle
-        self._finalizer = weakref.finalize(self, self._core.delete_ruleset, handle)
+        handles: list[int] = []
+        self._finalizer = weakref.finalize(self, _delete_rulesets, self._core, handles)
+        # as many durable_rules rulesets as keep each within its fixed tables (a profile
+        # passing more tests than its matching stack holds corrupts the heap)
+        self._ruleset_names: list[str] = []
+        base = f"latticework-{ruleset.digest}-{next(_names)}"
+        for i, definitions in enumerate(split_rulesets(compile_ruleset(ruleset))):
+            name = f"{base}-{i}"
+            try:
+                self._host.set_rulesets({name: self._with_actions(definitions)})
+            except Exception as exc:  # durable_rules raises bare Exceptions with numeric codes
+                self.close()
+                raise self._locate_compile_error(ruleset, definitions, exc) from None
+            handles.append(self._host.get_ruleset(name)._handle)
+            self._ruleset_names.append(name)
 
     def _with_actions(self, definitions: dict[str, dict]) -> dict[str, dict]:
         # set_rulesets deletes "run" from what it is given, and "run" takes exactly one argument
@@ -106,6 +114,8 @@ class DurableEvaluator:
     ) -> DurableEngineError:
         """durable_rules reports a code, not a rule: compile each rule alone to find it."""
         for rule in ruleset.rules:
+            if rule.id not in definitions:
+                continue
             probe = _quiet_host()
             name = f"latticework-probe-{next(_names)}"
             try:
@@ -121,9 +131,10 @@ class DurableEvaluator:
     def message(self, fact: Fact) -> dict[str, Any]:
         """The fact as durable_rules gets it: flat, lean, with the discriminator."""
         message: dict[str, Any] = {"kind": "profile"}
-        for path, key in self._keys:
+        for path, key, is_text in self._keys:
             if path in fact:
-                message[key] = fact[path]
+                # durable_rules keeps string lengths in 16 bits: text goes as its digest
+                message[key] = text_token(fact[path]) if is_text else fact[path]
         return message
 
     def fired(self, fact: Fact) -> frozenset[str]:
@@ -132,25 +143,38 @@ class DurableEvaluator:
             sid = str(next(self._sessions))
             message["sid"] = sid
             self._fired.clear()
-            try:
-                state = self._host.assert_fact(self._ruleset_name, message)
-            except self._refusals as exc:
-                raise DurableEngineError(f"durable_rules did not take the profile ({exc})") from None
-            except Exception as exc:
-                raise DurableEngineError(f"durable_rules failed on the profile ({exc})") from None
-            finally:
-                # the C core holds at most 1,024 live sessions; each profile frees its own
-                self._host.delete_state(self._ruleset_name, sid)
-            if isinstance(state, dict) and "exception" in state:
-                raise DurableEngineError(f"a rule action failed: {state['exception']}")
+            for name in self._ruleset_names:
+                start = len(self._fired)
+                self._assert(name, message, sid)
+                # each ruleset has its sentinel: silence means it did not evaluate the profile
+                if SENTINEL not in self._fired[start:]:
+                    raise DurableEngineError(
+                        "durable_rules did not evaluate the profile (sentinel silent)")
             # "$or" fires a rule once per true branch: a set keeps one firing per rule
             fired = frozenset(self._fired)
-        if SENTINEL not in fired:
-            raise DurableEngineError("durable_rules did not evaluate the profile (sentinel silent)")
         return fired - {SENTINEL}
+
+    def _assert(self, name: str, message: dict[str, Any], sid: str) -> None:
+        try:
+            state = self._host.assert_fact(name, message)
+        except self._refusals as exc:
+            raise DurableEngineError(f"durable_rules did not take the profile ({exc})") from None
+        except Exception as exc:
+            # no delete_state here: deleting a session whose assertion failed segfaults
+            raise DurableEngineError(f"durable_rules failed on the profile ({exc})") from None
+        # the C core holds at most 1,024 live sessions; each profile frees its own
+        self._host.delete_state(name, sid)
+        if isinstance(state, dict) and "exception" in state:
+            raise DurableEngineError(f"a rule action failed: {state['exception']}")
 
     def close(self) -> None:
         self._finalizer()
+
+
+def _delete_rulesets(core: Any, handles: list[int]) -> None:
+    for handle in handles:
+        core.delete_ruleset(handle)
+    handles.clear()
 
 
 # --- reference ------------------------------------------------------------------------------

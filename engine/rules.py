@@ -368,6 +368,7 @@ def load_ruleset(directory: str | Path) -> RuleSet:
                 continue
             seen[rule.id] = rule
             rules.append(rule)
+            errors.extend(_durable_limits(doc, at, rule))
     model_doc = load_document(directory / MODEL_FILE)
     for i, (pair, _) in enumerate(overlaps):
         for j, rid in enumerate(pair):
@@ -380,6 +381,18 @@ def load_ruleset(directory: str | Path) -> RuleSet:
     rules.sort(key=_rule_order)
     return RuleSet(str(directory), scores, dimensions, groups, tuple(rules), catalog,
                    indicators, tuple(pair for pair, _ in overlaps))
+
+
+def _durable_limits(doc: Document, at: tuple, rule: Rule) -> list[LoadError]:
+    """durable_rules' fixed tables (docs/durable-rules.md, "Limits"): a rule that overflows
+    one on its own would hang, crash or be refused when the rules are compiled, so it is
+    refused here. Limits that only many rules together reach are lifted by the compiler."""
+    from .compiler import rule_limits  # the compiler imports this module
+
+    return [LoadError(p.code, doc.file, line=rule.line, field=dotted(at + ("when",)),
+                      subject=f"rule '{rule.id}'", detail=p.detail,
+                      expected=f"at most {p.maximum} {p.limit}", found=str(p.found))
+            for p in rule_limits(rule)]
 
 
 def _rule_order(rule: Rule) -> str:
