@@ -10,19 +10,32 @@ Nothing here prints; the CLI renders what these functions return.
 
 from __future__ import annotations
 
+import os
 from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Literal
 
 from .errors import (
     DurableEngineError,
+    EngineClosedError,
+    EvaluationError,
     GroupViolation,
     LoadError,
     LoadErrors,
     UnknownProfileError,
+    display_path,
 )
 from .evaluator import EVALUATORS, Evaluator, ReferenceEvaluator
-from .loader import LoadedProfile, is_key, load_files, load_profile, load_profiles, profile_files
+from .loader import (
+    PROFILE_SUFFIX,
+    LoadedProfile,
+    check_profile_suffix,
+    is_key,
+    load_files,
+    load_profile,
+    load_profiles,
+    profile_files,
+)
 from .profile import Profile
 from .results import BatchResult, ErrorOut, ProfileResult, RulesetInfo, Selection
 from .rules import RuleSet, load_ruleset
@@ -68,6 +81,7 @@ class Engine:
         self._check = (
             ReferenceEvaluator(ruleset) if cross_check and evaluator != "reference" else None
         )
+        self._closed = False
 
     @classmethod
     def load(
@@ -80,7 +94,13 @@ class Engine:
         return cls(load_ruleset(rules_dir or bundled_dir("rules")), evaluator, cross_check)
 
     def close(self) -> None:
+        self._closed = True
         self.evaluator.close()
+
+    def _require_open(self) -> None:
+        # a closed durable_rules ruleset answers with a bare C error code, or worse
+        if self._closed:
+            raise EngineClosedError()
 
     def __enter__(self) -> Engine:
         return self
@@ -95,6 +115,7 @@ class Engine:
     # --- one profile -------------------------------------------------------------------------
 
     def fired(self, profile: Profile, fact: dict | None = None) -> frozenset[str]:
+        self._require_open()
         fact = flatten(profile) if fact is None else fact
         fired = self.evaluator.fired(fact)
         if self._check is not None:
@@ -116,6 +137,7 @@ class Engine:
         return result, t.with_events(self._scorer.bounding(result))
 
     def score(self, profile: Profile | str | Path) -> ProfileResult:
+        self._require_open()
         return self._scorer.score(self._traced(profile, full=False))
 
     def _traced(self, profile: Profile | str | Path, full: bool) -> Trace:
@@ -127,6 +149,9 @@ class Engine:
     def _as_profile(self, profile: Profile | str | Path) -> Profile:
         if isinstance(profile, Profile):
             return profile
+        if not isinstance(profile, (str, os.PathLike)):
+            raise TypeError(f"expected a Profile or the path of a profile file (str or Path), "
+                            f"got {type(profile).__name__}")
         return load_profile(profile, self.ruleset.catalog).profile
 
     # --- many profiles -----------------------------------------------------------------------
@@ -145,8 +170,10 @@ class Engine:
             return load_profile(text, self.ruleset.catalog)
         directory = Path(profiles_dir or bundled_dir("profiles"))
         files = profile_files(directory)
-        for path in files:
+        # KEY.yaml first; a KEY.yml or KEY.YAML alone is reported, as in a batch
+        for path in sorted(files, key=lambda p: p.suffix != PROFILE_SUFFIX):
             if path.stem == text:
+                check_profile_suffix(path)
                 return load_profile(path, self.ruleset.catalog)
         raise UnknownProfileError(text, suggest(text, [p.stem for p in files]))
 
@@ -198,28 +225,45 @@ class Engine:
 
         With ``jobs`` > 1 the files are loaded and scored in that many processes, each
         with its own durable_rules host (the C core is not thread-safe); the result is
-        the same, byte for byte, as with one. ``progress`` hears how many files each
-        finished chunk held.
+        the same, byte for byte, as with one. ``jobs`` is capped at the processors
+        available (``available_processors``). The workers are fresh interpreters that
+        never import the caller's ``__main__``, so a script needs no
+        ``if __name__ == "__main__"`` guard, and they end with the process that started
+        them. ``progress`` hears how many files each finished chunk held.
         """
+        self._require_open()
+        _check_sort(sort)
         paths, selection = select_snapshots(
             profile_files(profiles_dir or bundled_dir("profiles")), edition, every_snapshot)
-        size = max(1, min(64, -(-len(paths) // max(1, jobs))))
+        jobs = max(1, min(jobs, available_processors()))
+        size = max(1, min(64, -(-len(paths) // jobs)))
         chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
-        if jobs > 1 and len(chunks) > 1:
+        # the workers' pipes are watched with select(), which takes pipes on POSIX only
+        if jobs > 1 and len(chunks) > 1 and os.name == "posix":
             done = _parallel(self.ruleset.directory, self.evaluator.name, chunks, jobs)
         else:
             done = (_load_and_score(self, chunk) for chunk in chunks)
         parts = []
-        for chunk, part in zip(chunks, done):
+        # to the end of ``done``, so that workers are shut down in order, not killed
+        for part in done:
             parts.append(part)
             if progress:
-                progress(len(chunk))
+                progress(len(chunks[len(parts) - 1]))
         results = [r for part in parts for r in part[0]]
         errors = [e for part in parts for e in part[1]]
         results.sort(key=SORT_KEYS[sort])
         errors.sort(key=lambda e: (e.source, e.message))
         return BatchResult(ruleset=self.info, results=tuple(results), errors=tuple(errors),
                            selection=selection)
+
+
+def _check_sort(sort: object) -> None:
+    """Checked before any file is read, so that a typo costs nothing."""
+    accepted = ", ".join(repr(k) for k in SORT_KEYS)
+    if not isinstance(sort, str):
+        raise TypeError(f"sort must be one of {accepted}, got {type(sort).__name__}")
+    if sort not in SORT_KEYS:
+        raise ValueError(f"sort must be one of {accepted}, got {sort!r}")
 
 
 def select_snapshots(
@@ -252,11 +296,30 @@ def select_snapshots(
 
 
 def _load_and_score(engine: Engine, paths: list[Path]) -> tuple[list[ProfileResult], list[ErrorOut]]:
+    """One chunk of a batch: every file's result or its own error record, never one
+    file's problem for the whole chunk."""
     loaded, load_errors = load_files(paths, engine.ruleset.catalog)
-    results, eval_errors = engine.score_many(loaded)
-    errors = [ErrorOut(source=e.file, message=e.reason, code=e.code) for e in load_errors]
-    errors += eval_errors
-    return results, errors
+    errors = [ErrorOut(source=e.file, message=_located(e), code=e.code) for e in load_errors]
+    try:
+        results, eval_errors = engine.score_many(loaded)
+    except EvaluationError:
+        # durable_rules refused a profile, or disagreed with the reference evaluator on
+        # one: the chunk is scored again a profile at a time, so only that one fails
+        results, eval_errors = [], []
+        for lp in loaded:
+            try:
+                one, failed = engine.score_many([lp])
+            except EvaluationError as exc:
+                one, failed = [], [ErrorOut(source=lp.file, message=str(exc),
+                                            code=type(exc).__name__)]
+            results += one
+            eval_errors += failed
+    return results, errors + eval_errors
+
+
+def _located(error: LoadError) -> str:
+    """The error's reason with its line: the record names the file beside it."""
+    return error.reason if error.line is None else f"line {error.line}: {error.reason}"
 
 
 _worker_engine: Engine | None = None
@@ -272,17 +335,33 @@ def _worker(paths: list[Path]) -> tuple[list[ProfileResult], list[ErrorOut]]:
     return _load_and_score(_worker_engine, paths)
 
 
+def available_processors() -> int:
+    """The processors this process may run on (its affinity mask where it has one):
+    more workers than that only add start-up time and memory."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
 def _parallel(
     rules_dir: str, evaluator: str, chunks: list[list[Path]], jobs: int
 ) -> Iterator[tuple[list[ProfileResult], list[ErrorOut]]]:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    # Not multiprocessing: see engine/workers.py (no re-import of __main__, no fork of
+    # the durable_rules tables, workers that end with their parent).
+    from .workers import Pool, WorkerLost
 
-    # spawn, not fork: a forked child would inherit the parent's durable_rules tables
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(min(jobs, len(chunks)), mp_context=context,
-                             initializer=_worker_init, initargs=(rules_dir, evaluator)) as pool:
-        yield from pool.map(_worker, chunks)
+    with Pool(min(jobs, len(chunks)), _worker_init, (rules_dir, evaluator), _worker) as pool:
+        try:
+            yield from pool.map(chunks)
+        except WorkerLost as lost:
+            files = [display_path(f) for f in lost.task or []]
+            which = " and ".join(files) or "no file"
+            if len(files) > 2:
+                which = f"{files[0]}, {files[-1]} and the {len(files) - 2} files between"
+            raise DurableEngineError(
+                f"a scoring process {lost.how} while scoring {which}; the batch was "
+                "stopped") from None
 
 
 def validate(
@@ -290,26 +369,45 @@ def validate(
 ) -> tuple[int, int, list[str]]:
     """Check every rule file and every profile; (rules, profiles, problems), all at once.
 
-    Profiles are also scored, so that a profile that trips an exclusive or
-    required group is reported here rather than at the first ``score``.
+    The rules are compiled in durable_rules, as ``score`` runs them, so that a rule set
+    ``score`` could not run is refused here too. Profiles are also scored, so that a
+    profile that trips an exclusive or required group, or that durable_rules cannot
+    evaluate, is reported here rather than at the first ``score``.
     """
     rules_dir = Path(rules_dir or bundled_dir("rules"))
     profiles_dir = Path(profiles_dir or bundled_dir("profiles"))
     problems: list[str] = []
-    engine: Engine | None = None
+    ruleset: RuleSet | None = None
     try:
-        engine = Engine(load_ruleset(rules_dir), evaluator="reference")
+        ruleset = load_ruleset(rules_dir)
     except LoadErrors as many:
         problems += [e.message for e in many.errors]
     except LoadError as one:
         problems.append(one.message)
-    catalog = engine.ruleset.catalog if engine else None
+    engine: Engine | None = None
+    if ruleset is not None:
+        try:
+            engine = Engine(ruleset)
+        except DurableEngineError as exc:
+            problems.append(str(exc))
+            # the profiles are still checked against the groups, by the reference evaluator
+            engine = Engine(ruleset, evaluator="reference")
+    n_rules = len(ruleset.rules) if ruleset else 0
+    catalog = ruleset.catalog if ruleset else None
     try:
         loaded, errors = load_profiles(profiles_dir, catalog)
     except LoadError as one:
-        return (len(engine.ruleset.rules) if engine else 0), 0, problems + [one.message]
+        if engine is not None:
+            engine.close()
+        return n_rules, 0, problems + [one.message]
     problems += [e.message for e in errors]
     if engine is not None:
-        _, eval_errors = engine.score_many(loaded)
-        problems += [f"{e.source}: {e.message}" for e in eval_errors]
-    return (len(engine.ruleset.rules) if engine else 0), len(loaded), problems
+        with engine:
+            for lp in loaded:
+                try:
+                    _, eval_errors = engine.score_many([lp])
+                except DurableEngineError as exc:
+                    problems.append(f"{lp.file}: {exc}")
+                    continue
+                problems += [f"{e.source}: {e.message}" for e in eval_errors]
+    return n_rules, len(loaded), problems

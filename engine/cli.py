@@ -8,26 +8,50 @@ its traceback. ``--debug`` shows the traceback of ours too.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sys
-import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
 from .errors import LatticeworkError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .output import Target
 
 FORMATS_ONE = ("text", "json", "markdown")
 FORMATS_MANY = ("table", "json", "csv", "markdown")
 SORTS = ("deterrence", "alignment-risk", "key", "name")
 
 
+class Share(click.FloatRange):
+    """A number from 0 to 1. click's FloatRange lets nan through (every comparison with
+    nan is false), and nan would reach numpy as a traceback or a meaningless result."""
+
+    def __init__(self) -> None:
+        super().__init__(0, 1)
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float:
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number from 0 to 1.", param, ctx)
+        return number
+
+
+# numpy seeds its generator with a non-negative integer only
+SEED = click.IntRange(min=0)
+
+
 class CommandError(click.ClickException):
     """One of our errors, shown as its message with the error's exit code."""
 
     def __init__(self, error: LatticeworkError) -> None:
-        super().__init__(str(error))
+        from .explain import join_lines
+
+        # a file name or a found text may hold escape sequences meant for the terminal
+        super().__init__(join_lines(str(error).split("\n")).rstrip("\n"))
         self.exit_code = error.exit_code
 
 
@@ -67,28 +91,47 @@ def evaluator_option(fn: Callable) -> Callable:
 
 def output_option(fn: Callable) -> Callable:
     return click.option(
-        "--output", "-o", type=click.Path(path_type=Path, dir_okay=False), default=None,
-        help="Write to this file (whole or not at all) instead of standard output.",
+        "--output", "-o", type=click.Path(allow_dash=True), default=None, metavar="FILE",
+        help="Write to this regular file (whole or not at all) instead of standard output; "
+        "'-' is standard output.",
     )(fn)
 
 
-def emit(text: str, output: Path | None) -> None:
-    """Print, or write a file atomically: a failure never leaves a partial file."""
+def output_target(output: str | None, rules_dir: Path | None, profiles_dir: Path | None,
+                  *inputs: str | Path) -> Target | None:
+    """The checked target of -o/--out, before any work: a bad target fails at once, not
+    after minutes of scoring. None when none was given."""
     if output is None:
-        click.echo(text, nl=False)
+        return None
+    from .api import bundled_dir
+    from .output import check, inputs_of
+
+    return check(output, inputs_of(rules_dir or bundled_dir("rules"),
+                                   profiles_dir or bundled_dir("profiles"), *inputs))
+
+
+def emit(text: str, output: Target | None = None) -> None:
+    """Print, or write a checked target (see ``output_target``) whole: a failure never
+    leaves a partial file, and an operating-system error is one line, exit 2."""
+    from .output import OutputError, os_error, write
+
+    if output is None or output.is_stdout:
+        try:
+            click.echo(text, nl=False)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # the reader stopped reading (| head): nothing to tell it; keep the interpreter
+            # from failing again when it flushes standard output on the way out
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(2)
+        except OSError as exc:
+            raise CommandError(os_error(exc, "standard output")) from None
         return
-    directory = output.resolve().parent
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; give it the usual mode
-        os.replace(tmp, output)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        write(output, text)
+    except OutputError as exc:
+        raise CommandError(exc) from None
 
 
 def _exit_on_load_errors(errors: list) -> None:
@@ -135,10 +178,11 @@ def main(debug: bool) -> None:
 @output_option
 @handles_errors
 def score(key_or_file: str, fmt: str, rules_dir: Path | None, profiles_dir: Path | None,
-          evaluator: str, output: Path | None) -> None:
+          evaluator: str, output: str | None) -> None:
     """Score one profile, given by key (india@2022) or file, with its explanation."""
     from . import explain
 
+    target = output_target(output, rules_dir, profiles_dir, key_or_file)
     with _engine(rules_dir, evaluator) as engine:
         lp = engine.find_profile(key_or_file, profiles_dir)
         result = engine.score(lp.profile)
@@ -148,7 +192,7 @@ def score(key_or_file: str, fmt: str, rules_dir: Path | None, profiles_dir: Path
             text = explain.result_markdown(result, engine.ruleset)
         else:
             text = explain.result_text(result, engine.ruleset)
-    emit(text, output)
+    emit(text, target)
 
 
 @main.command(name="explain")
@@ -188,15 +232,22 @@ def explain_cmd(key_or_file: str, show_all: bool, rules_dir: Path | None,
 @handles_errors
 def batch(fmt: str, sort: str, jobs: int, edition: int | None, every_snapshot: bool,
           rules_dir: Path | None, profiles_dir: Path | None, evaluator: str,
-          output: Path | None) -> None:
+          output: str | None) -> None:
     """Score the profiles and rank them; broken profiles are reported, the rest scored.
 
     By default the ranking holds the latest snapshot of each country and says so;
     --as-of YEAR ranks one edition, --all every snapshot."""
     from . import explain
+    from .api import available_processors
 
     if edition is not None and every_snapshot:
         raise click.UsageError("--as-of and --all exclude each other: choose one edition or all")
+    target = output_target(output, rules_dir, profiles_dir)
+    if jobs > (processors := available_processors()):
+        # more processes than processors only adds start-up and memory
+        click.echo(f"note: --jobs {jobs} is more than the {processors} processor"
+                   f"{'s' if processors != 1 else ''} available; using {processors}", err=True)
+        jobs = processors
     with _engine(rules_dir, evaluator) as engine:
         from .loader import profile_files
         from .api import bundled_dir, select_snapshots
@@ -210,7 +261,7 @@ def batch(fmt: str, sort: str, jobs: int, edition: int | None, every_snapshot: b
             text = explain.batch_json(result)
         else:
             text = explain.batch_table(result, engine.ruleset, fmt)
-    emit(text, output)
+    emit(text, target)
     if result.errors:
         if fmt != "json":
             click.echo(explain.errors_text(result.errors), err=True, nl=False)
@@ -225,9 +276,11 @@ def format_option(choices: tuple[str, ...] = ("text", "json")) -> Callable:
 def _json(model: Any) -> str:
     import json
 
+    from .explain import safe_json
+
     data = model.model_dump(mode="json") if hasattr(model, "model_dump") else \
         [m.model_dump(mode="json") for m in model]
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return safe_json(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
 
 
 @main.command()
@@ -333,12 +386,12 @@ def progress_bar(total: int, label: str):
 
 @main.command()
 @click.option("--draws", type=click.IntRange(1, 1_000_000), default=1000, show_default=True)
-@click.option("--spread", type=click.FloatRange(0, 1), default=0.25, show_default=True,
+@click.option("--spread", type=Share(), default=0.25, show_default=True,
               help="Each rule's points are scaled by a factor in [1-spread, 1+spread].")
-@click.option("--fact-rate", type=click.FloatRange(0, 1), default=0.2, show_default=True,
+@click.option("--fact-rate", type=Share(), default=0.2, show_default=True,
               help="Chance, per draw, that each provisional fact is replaced by unknown or a "
               "neighbouring value (0: weights only).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--as-of", "edition", type=click.IntRange(1800, 2100), default=None,
               metavar="YEAR", help="Only the profiles dated in YEAR (default: every profile).")
 @format_option()
@@ -348,11 +401,12 @@ def progress_bar(total: int, label: str):
 @handles_errors
 def sensitivity(draws: int, spread: float, fact_rate: float, seed: int, edition: int | None,
                 fmt: str, rules_dir: Path | None, profiles_dir: Path | None,
-                output: Path | None) -> None:
+                output: str | None) -> None:
     """Perturb rule points and provisional facts at random: score intervals, band odds,
     rank stability, and the assumptions that move ranks most."""
     from .sensitivity import analyse, result_text
 
+    target = output_target(output, rules_dir, profiles_dir)
     with _engine(rules_dir) as engine:
         loaded = _all_profiles(engine, profiles_dir)
         if edition is not None:
@@ -360,27 +414,29 @@ def sensitivity(draws: int, spread: float, fact_rate: float, seed: int, edition:
         with progress_bar(draws, "draws") as bar:
             result = analyse(engine, [lp.profile for lp in loaded], draws=draws, spread=spread,
                              seed=seed, fact_rate=fact_rate, progress=bar.update)
-    emit(_json(result) if fmt == "json" else result_text(result), output)
+    emit(_json(result) if fmt == "json" else result_text(result), target)
 
 
 @main.command()
-@click.option("--out", "output", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="The HTML file to write (whole or not at all).")
+@click.option("--out", "output", required=True, type=click.Path(allow_dash=True), metavar="FILE",
+              help="The HTML file to write (whole or not at all); '-' is standard output.")
 @click.option("--draws", type=click.IntRange(1, 1_000_000), default=1000, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @rules_option
 @profiles_option
 @handles_errors
-def report(output: Path, draws: int, seed: int, rules_dir: Path | None,
+def report(output: str, draws: int, seed: int, rules_dir: Path | None,
            profiles_dir: Path | None) -> None:
     """Write a self-contained HTML report: ranking, charts, explanations, sensitivity, history."""
     from .report import build_report
 
+    target = output_target(output, rules_dir, profiles_dir)
     with _engine(rules_dir) as engine:
         loaded = _all_profiles(engine, profiles_dir)
         text = build_report(engine, loaded, draws=draws, seed=seed)
-    emit(text, output)
-    click.echo(f"wrote {output} ({len(loaded)} partners)", err=True)
+    emit(text, target)
+    if not target.is_stdout:
+        click.echo(f"wrote {output} ({len(loaded)} partners)", err=True)
 
 
 @main.command()
@@ -444,7 +500,9 @@ def calibrate(calibration_file: Path | None, fmt: str, rules_dir: Path | None,
             lines.append(f"{'holds ' if o.holds else 'FAILS '} {o.id}: {o.claim} [{o.source}]")
             lines += [f"        {'ok  ' if c.holds else 'NOT '} {c.text}" for c in o.checks]
         lines.append(f"{len(outcomes) - len(failed)} of {len(outcomes)} judgments hold")
-        text = "\n".join(lines) + "\n"
+        from .explain import join_lines
+
+        text = join_lines(lines)
     emit(text, None)
     if failed:
         sys.exit(1)
@@ -465,10 +523,12 @@ def profiles_list(rules_dir: Path | None, profiles_dir: Path | None) -> None:
 
     with _engine(rules_dir, "reference") as engine:
         loaded, errors = engine.load_profiles(profiles_dir)
+    from .explain import safe_cells
+
     rows = [[lp.profile.key, lp.profile.name, lp.profile.as_of.isoformat(),
              lp.profile.commitment.tier.value.value, lp.file] for lp in loaded]
-    emit(tabulate(rows, ["key", "name", "as of", "commitment", "file"], tablefmt="simple") + "\n",
-         None)
+    emit(tabulate(safe_cells(rows), ["key", "name", "as of", "commitment", "file"],
+                  tablefmt="simple") + "\n", None)
     _exit_on_load_errors(errors)
 
 
@@ -477,7 +537,7 @@ def profiles_list(rules_dir: Path | None, profiles_dir: Path | None) -> None:
               show_default=True)
 @click.option("--as-of", "edition", type=click.IntRange(1800, 2100), default=None,
               metavar="YEAR", help="Only the profiles dated in YEAR (one edition).")
-@click.option("--min-share", type=click.FloatRange(0, 1), default=None,
+@click.option("--min-share", type=Share(), default=None,
               help="Exit 1 if a profile knows a smaller share of the fields the rules read.")
 @rules_option
 @profiles_option
@@ -583,13 +643,14 @@ def rules_list(fmt: str, rules_dir: Path | None) -> None:
 def rules_check(rules_dir: Path | None) -> None:
     """Prove what can be proved about the rules: dead, overlapping, masked, gaps, monotone."""
     from .api import bundled_dir
-    from .checker import check_rules
+    from .checker import check_rules, firing_report
     from .rules import load_ruleset
 
     ruleset = load_ruleset(rules_dir or bundled_dir("rules"))
     findings = check_rules(ruleset)
     for f in findings:
         click.echo(f.text())
+    click.echo(firing_report(ruleset))
     declared = sum(len(t.monotone) for t in ruleset.targets.values())
     errors = [f for f in findings if f.severity == "error"]
     click.echo(f"{len(ruleset.rules)} rules, {len(ruleset.groups)} groups, {declared} monotone "
