@@ -37,6 +37,7 @@ _EXPORTS = {
     "EvaluationError": "errors",
     "GroupViolation": "errors",
     "DurableEngineError": "errors",
+    "EngineClosedError": "errors",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -57,8 +58,9 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover
     from .api import Engine, bundled_dir, validate
-    from .errors import (DurableEngineError, EvaluationError, GroupViolation, InputError,
-                         LatticeworkError, LoadError, LoadErrors, UnknownProfileError)
+    from .errors import (DurableEngineError, EngineClosedError, EvaluationError,
+                         GroupViolation, InputError, LatticeworkError, LoadError, LoadErrors,
+                         UnknownProfileError)
     from .loader import load_profile, load_profiles
     from .profile import Profile
     from .results import BatchResult, Contribution, Match, ProfileResult, ScoreResult

@@ -94,6 +94,8 @@ def history(engine: Engine, profiles: list[Profile]) -> list[Comparison]:
 
 
 def comparison_text(c: Comparison) -> str:
+    from .explain import join_lines
+
     lines = [f"{c.before} -> {c.after}"]
     if c.facts:
         lines.append("  facts that differ:")
@@ -113,4 +115,4 @@ def comparison_text(c: Comparison) -> str:
                 lines.append(f"    {sign} {r.rule}: {r.title} [{pts}] ({src})")
     if not (c.started or c.stopped):
         lines.append("  no rule started or stopped firing")
-    return "\n".join(lines) + "\n"
+    return join_lines(lines)

@@ -64,7 +64,10 @@ def completeness_text(report: CompletenessReport, minimum: float | None = None) 
         flag = "" if minimum is None or p.share >= minimum else " *"
         rows.append([p.profile, p.read, p.known, f"{p.share:.0%}{flag}", len(p.unknown),
                      silent or "-"])
-    text = tabulate(rows, ["profile", "read", "known", "share", "unknown", "unknown, no reason"],
+    from .explain import safe_cells
+
+    text = tabulate(safe_cells(rows),
+                    ["profile", "read", "known", "share", "unknown", "unknown, no reason"],
                     tablefmt="simple", disable_numparse=True,
                     maxcolwidths=[None, None, None, None, None, 40])
     total = len(report.profiles)

@@ -243,10 +243,12 @@ def search(
 
 
 def result_text(r: CounterfactualResult) -> str:
+    from .explain import join_lines
+
     lines = [f"{r.profile}: {r.measure} is {r.score} ({r.band}); target {r.target}"]
     if r.already_met:
         lines.append("the target is already met")
-        return "\n".join(lines) + "\n"
+        return join_lines(lines)
     if not r.solutions:
         lines.append(f"no set of up to {r.max_changes} changes to actionable facts reaches it")
     for i, s in enumerate(r.solutions, 1):
@@ -262,4 +264,4 @@ def result_text(r: CounterfactualResult) -> str:
     else:
         scope = f"exhaustive up to {r.max_changes} changes"
     lines.append(f"{r.searched} candidate change sets evaluated ({scope})")
-    return "\n".join(lines) + "\n"
+    return join_lines(lines)

@@ -3,6 +3,7 @@
 The tree::
 
     LatticeworkError                 base; the CLI turns these into messages
+    ├── EngineClosedError            an Engine used after close() (also a ValueError)
     ├── InputError                   the user's files or arguments are wrong (exit 2)
     │   ├── LoadError                one problem in one file, with code and location
     │   ├── LoadErrors               several LoadErrors, reported together
@@ -30,6 +31,14 @@ class InputError(LatticeworkError):
     exit_code = 2
 
 
+class EngineClosedError(LatticeworkError, ValueError):
+    """An :class:`~engine.api.Engine` used after ``close()``: its durable_rules ruleset is
+    freed. A ValueError too, as Python's own I/O on a closed file is."""
+
+    def __init__(self) -> None:
+        super().__init__("the engine is closed; load a new one with Engine.load()")
+
+
 @dataclass(frozen=True)
 class Location:
     file: str
@@ -44,7 +53,7 @@ def display_path(path: str | Path) -> str:
     p = Path(path)
     try:
         return str(p.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symbolic link loop
         return str(p)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import textwrap
 from typing import Any, Iterable
 
@@ -21,6 +22,64 @@ from .trace import RuleFired, RuleNotFired, Trace
 WIDTH = 88
 
 TITLES = {"deterrence": "Deterrence", "alignment_risk": "Alignment risk"}
+
+# C0 and C1 controls, DEL, the line and paragraph separators and the bidirectional
+# embeddings, overrides and isolates: any of them, coming from a profile or rule file,
+# could move a terminal's cursor, retitle its window, hide or reorder text, split what a
+# reader takes for one line, or make an HTML or SVG file invalid (NUL).
+_OTHER_CONTROLS = r"\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_UNSAFE = re.compile(rf"[\x00-\x1f{_OTHER_CONTROLS}]")
+# the whitespace that textwrap turns into spaces (tab, newline, VT, FF, CR) left as it is
+_UNSAFE_IN_PARAGRAPH = re.compile(rf"[\x00-\x08\x0e-\x1f{_OTHER_CONTROLS}]")
+# what json.dumps(ensure_ascii=False) leaves raw; it escapes C0 itself
+_UNSAFE_IN_JSON = re.compile(rf"[{_OTHER_CONTROLS}]")
+_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+# a cell starting with one of these is a formula to a spreadsheet
+_FORMULA = ("=", "+", "-", "@")
+
+
+def _escape(m: re.Match) -> str:
+    ch = m.group()
+    code = ord(ch)
+    return _NAMED.get(ch) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def safe_text(text: str) -> str:
+    """Text for one line of a terminal, a table cell or a page: every control character
+    (a newline too) written as a visible escape such as ``\\x1b``."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def join_lines(lines: Iterable[str]) -> str:
+    """Lines as one text ending in a newline, each line made safe on its own: a newline
+    inside a line came from a file and must not start a line of its own."""
+    return "\n".join(safe_text(line) for line in lines) + "\n"
+
+
+def safe_cells(rows: Iterable[Iterable[Any]], markdown: bool = False) -> list[list[Any]]:
+    """Table rows with every text cell made safe; in Markdown a ``|`` would end the cell."""
+    def cell(c: Any) -> Any:
+        if not isinstance(c, str):
+            return c
+        return _md(safe_text(c)) if markdown else safe_text(c)
+
+    return [[cell(c) for c in row] for row in rows]
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell a spreadsheet reads as the text it is: a leading ``=``, ``+``, ``-`` or ``@``
+    would make it a formula, so such a text is prefixed with a single quote."""
+    if not isinstance(value, str):
+        return value
+    value = safe_text(value)
+    return "'" + value if value.startswith(_FORMULA) else value
+
+
+def safe_json(text: str) -> str:
+    """JSON with the control characters that ``ensure_ascii=False`` leaves raw (DEL, C1,
+    separators, bidirectional controls) written as ``\\u`` escapes: the same data, and
+    nothing a terminal acts on. They can occur only inside strings, where the escape is valid."""
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def describe_match(m: Match) -> str:
@@ -51,7 +110,7 @@ def _points(n: int) -> str:
 
 def _wrap(text: str, indent: str, lead: str = "") -> list[str]:
     return textwrap.wrap(
-        text, WIDTH, initial_indent=indent + lead, subsequent_indent=indent + " " * len(lead),
+        _UNSAFE_IN_PARAGRAPH.sub(_escape, text), WIDTH, initial_indent=indent + lead, subsequent_indent=indent + " " * len(lead),
         break_on_hyphens=False,
     )
 
@@ -91,7 +150,7 @@ def result_text(r: ProfileResult, ruleset: RuleSet) -> str:
         title = ruleset.dimensions[name].title
         lines.append("")
         lines.extend(_score_text(title, s, detail=False))
-    return "\n".join(lines).rstrip() + "\n"
+    return join_lines(lines).rstrip() + "\n"
 
 
 def result_markdown(r: ProfileResult, ruleset: RuleSet) -> str:
@@ -102,7 +161,7 @@ def result_markdown(r: ProfileResult, ruleset: RuleSet) -> str:
         s = r.target(name)
         out.append(f"| {TITLES[name]} | {s.score} | {s.band} |")
     for name, s in r.dimensions.items():
-        out.append(f"| {ruleset.dimensions[name].title} | {s.score} | {s.band} |")
+        out.append(f"| {_md(ruleset.dimensions[name].title)} | {s.score} | {s.band} |")
     for name in ("deterrence", "alignment_risk"):
         s = r.target(name)
         out += ["", f"## {TITLES[name]}: {s.score} ({s.band})", "",
@@ -111,10 +170,10 @@ def result_markdown(r: ProfileResult, ruleset: RuleSet) -> str:
         for c in s.contributions:
             facts = "<br>".join(_md(describe_match(m)) for m in c.matched)
             out.append(f"| {_points(c.points)} | **{c.rule}**: {_md(c.title)}<br>{_md(c.rationale)} "
-                       f"| {facts} | {_source(c)} |")
+                       f"| {facts} | {_md(_source(c))} |")
         if s.adjustment:
             out.append(f"| {_points(s.adjustment)} | adjustment (bounded to 0..100) | | |")
-    return "\n".join(out) + "\n"
+    return join_lines(out)
 
 
 def _md(text: str) -> str:
@@ -122,11 +181,11 @@ def _md(text: str) -> str:
 
 
 def result_json(r: ProfileResult) -> str:
-    return json.dumps(r.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+    return safe_json(json.dumps(r.model_dump(mode="json"), indent=2, ensure_ascii=False)) + "\n"
 
 
 def batch_json(b: BatchResult) -> str:
-    return json.dumps(b.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+    return safe_json(json.dumps(b.model_dump(mode="json"), indent=2, ensure_ascii=False)) + "\n"
 
 
 def batch_rows(b: BatchResult, ruleset: RuleSet) -> tuple[list[str], list[list[Any]]]:
@@ -151,12 +210,13 @@ def batch_table(b: BatchResult, ruleset: RuleSet, fmt: str) -> str:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(headers)
-        writer.writerows(rows)
+        writer.writerows([csv_cell(c) for c in row] for row in rows)
         return buf.getvalue()
     style = "github" if fmt == "markdown" else "simple"
     short = [h.replace("_", " ") for h in headers]
     head = f"Ranking {b.selection.describe()}\n\n" if b.selection else ""
-    return head + tabulate(rows, short, tablefmt=style, disable_numparse=True) + "\n"
+    cells = safe_cells(rows, markdown=fmt == "markdown")
+    return head + tabulate(cells, short, tablefmt=style, disable_numparse=True) + "\n"
 
 
 def errors_text(errors: Iterable[Any], verb: str = "scored") -> str:
@@ -164,7 +224,7 @@ def errors_text(errors: Iterable[Any], verb: str = "scored") -> str:
     n = len(errors)
     lines = [f"{n} profile{'s' if n != 1 else ''} could not be {verb}:"]
     lines += [f"- {e.source}: {e.message}" for e in errors]
-    return "\n".join(lines) + "\n"
+    return join_lines(lines)
 
 
 def trace_text(t: Trace, result: ProfileResult, show_all: bool) -> str:
@@ -184,7 +244,7 @@ def trace_text(t: Trace, result: ProfileResult, show_all: bool) -> str:
         parts = " ".join(_points(c.points) for c in s.contributions) or "(no rule)"
         adj = f" = raw {s.raw}, bounded {_points(s.adjustment)}" if s.adjustment else ""
         lines.append(f"{target}: {s.base} {parts}{adj} = {s.score} ({s.band})")
-    return "\n".join(lines) + "\n"
+    return join_lines(lines)
 
 
 def _rule_head(rule: Rule) -> str:
@@ -200,6 +260,9 @@ def rules_table(ruleset: RuleSet, fmt: str) -> str:
              r.title] for r in ruleset.rules]
     headers = ["id", "dimension", "points", "group", "source", "title"]
     if fmt == "json":
-        return json.dumps([r.canonical() | {"file": r.file, "line": r.line} for r in ruleset.rules],
-                          indent=2, ensure_ascii=False) + "\n"
-    return tabulate(rows, headers, tablefmt="github" if fmt == "markdown" else "simple") + "\n"
+        return safe_json(json.dumps(
+            [r.canonical() | {"file": r.file, "line": r.line} for r in ruleset.rules],
+            indent=2, ensure_ascii=False)) + "\n"
+    markdown = fmt == "markdown"
+    return tabulate(safe_cells(rows, markdown), headers,
+                    tablefmt="github" if markdown else "simple") + "\n"

@@ -336,7 +336,9 @@ def import_text(result: ImportResult) -> str:
     if result.changes:
         lines.append(f"{len(result.changes)} fact{'s' if len(result.changes) != 1 else ''} "
                      + ("changed" if result.written else "would change (dry run: nothing written)"))
-    return "\n".join(lines) + "\n"
+    from .explain import join_lines  # a table's path or code may carry control characters
+
+    return join_lines(lines)
 
 
 __all__ = ["run_import", "import_text", "load_mapping", "read_table", "ImportResult",

@@ -7,6 +7,9 @@ name the file, the line, the field, what was expected and what was found.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import os
+import re
+import stat
 import typing
 from pathlib import Path
 from typing import Any
@@ -21,19 +24,36 @@ from .yamlsource import Document, load_document
 
 
 def describe_found(value: Any) -> str:
-    """A found value as a user wrote it in YAML."""
+    """A found value as a user wrote it in YAML, shortened, its control characters
+    shown as escapes (a message goes to a terminal)."""
+    from .explain import safe_text  # explain imports the rules, which import this module
+
     if value is None:
         return "nothing (null)"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
         shown = value if len(value) <= 60 else value[:57] + "..."
-        return f"the text '{shown}'"
+        return f"the text '{safe_text(shown)}'"
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
     return str(value)
+
+
+_PLAIN_KEY = re.compile(r"[\w.\-\[\]]{1,60}")
+_KEY_HEAD = re.compile(r"[\w.\-]{0,40}")
+
+
+def short_key(part: Any) -> str:
+    """One part of a field path as a message quotes it. A key that is not a plain name is
+    cut to its leading word: a file that is not profile data (/etc/shadow, say) parses
+    as a mapping whose keys are whole lines, and a message must not echo them back."""
+    text = str(part)
+    if _PLAIN_KEY.fullmatch(text):
+        return text
+    return _KEY_HEAD.match(text).group() + "..."
 
 
 def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
@@ -57,11 +77,13 @@ def translate(exc: ValidationError, doc: Document, model: type[BaseModel]) -> li
         loc = tuple(err["loc"])
         # A bare fact value is wrapped as {"value": ...}: speak of the field, not of "value".
         shown = loc[:-1] if loc and loc[-1] == "value" else loc
-        field = ".".join(str(p) for p in shown)
+        field = ".".join(short_key(p) for p in shown)
         line = doc.lines.get(loc) or doc.line_of(shown)
         spec = specs.get(field)
         kind = err["type"]
         found = describe_found(err.get("input"))
+        if shown and shown[-1] == "[key]":  # the input is the key itself
+            found = f"the key '{short_key(err.get('input'))}'"
         if kind == "extra_forbidden":
             owner = _model_at(model, loc)
             names = [n for n in owner.model_fields] if owner else []
@@ -119,7 +141,7 @@ _RANGE_ERRORS = {
     "greater_than_equal", "less_than_equal", "greater_than", "less_than", "value_error",
 }
 _EXPECTED = {
-    "as_of": "a date written as YYYY-MM-DD, unquoted",
+    "as_of": "a date written as YYYY-MM-DD, unquoted, in the years 1900 to 2100",
     "country": "a lowercase id such as 'south-korea'",
     "name": "the partner's name as text",
     "source": "a source id from rules/sources.yaml, optionally '#section'",
@@ -134,9 +156,13 @@ M = typing.TypeVar("M", bound=BaseModel)
 def parse_as(doc: Document, model: type[M], what: str) -> M:
     """Validate a whole document against ``model``; all its problems are raised together."""
     if not isinstance(doc.data, dict):
+        # a whole document that is text may be any file (a password file, a log): say what
+        # it is, never echo it
+        found = (f"a text of {len(doc.data):,} characters" if isinstance(doc.data, str)
+                 else describe_found(doc.data))
         raise LoadError(
             "not-a-mapping", doc.file, line=doc.line_of(()), expected=f"a mapping ({what})",
-            found=describe_found(doc.data),
+            found=found,
         )
     try:
         return model.model_validate(doc.data)
@@ -225,13 +251,42 @@ def load_profile(path: str | Path, catalog: Catalog | None = None) -> LoadedProf
     return LoadedProfile(profile, doc.file, doc)
 
 
+PROFILE_SUFFIX = ".yaml"
+
+
 def profile_files(directory: str | Path) -> list[Path]:
+    """Every name of the directory that looks like a profile file: ending in .yaml or .yml,
+    in any case, and not hidden.
+
+    Nothing is left out for what it is: a FIFO, a device, a directory, a dangling or looping
+    symbolic link, an unreadable file or a file with the wrong suffix is listed too, and
+    loading reports it; a file skipped in silence would be a partner missing in silence.
+    Nothing is opened or even examined here, so nothing here can block or fail on one file.
+    """
     d = Path(directory)
-    if not d.is_dir():
+    try:
+        if not stat.S_ISDIR(os.stat(d).st_mode):
+            raise LoadError("not-a-directory", d, expected="a directory of profile files",
+                            found="a file")
+        names = os.listdir(d)
+    except (FileNotFoundError, NotADirectoryError):
         raise LoadError("not-a-directory", d, expected="a directory of profile files",
-                        found="no such directory")
-    # one suffix only: the file name is the profile's key, so a key has exactly one file
-    return sorted(p for p in d.iterdir() if p.suffix == ".yaml" and p.is_file())
+                        found="no such directory") from None
+    except OSError as exc:
+        raise LoadError("unreadable", d, detail="the directory of profile files cannot be read "
+                        f"({exc.strerror or exc})") from None
+    return sorted(d / name for name in names
+                  if not name.startswith(".")
+                  and os.path.splitext(name)[1].lower() in (".yaml", ".yml"))
+
+
+def check_profile_suffix(path: Path) -> None:
+    """One suffix only: the file name is the profile's key, so a key has exactly one file."""
+    if path.suffix != PROFILE_SUFFIX:
+        raise LoadError(
+            "file-name", path, expected=f"the suffix {PROFILE_SUFFIX}, as in "
+            f"{path.stem}{PROFILE_SUFFIX} (a profile file is named after its key, and a key "
+            "has one file)", found=f"'{path.name}'", hint="rename the file")
 
 
 def load_files(
@@ -242,6 +297,7 @@ def load_files(
     errors: list[LoadError] = []
     for path in paths:
         try:
+            check_profile_suffix(path)
             lp = load_profile(path, catalog)
             if path.stem != lp.profile.key:
                 raise LoadError(

@@ -37,6 +37,8 @@ from pydantic import (
 T = TypeVar("T")
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9-]*@[0-9]{4}$")
+AS_OF_FIRST = dt.date(1900, 1, 1)
+AS_OF_LAST = dt.date(2100, 12, 31)
 COUNTRY_PATTERN = r"^[a-z][a-z0-9-]*$"
 SOURCE_PATTERN = r"^[a-z0-9][a-z0-9-]*(#[a-z0-9][a-z0-9-]*)?$"
 PERIOD_PATTERN = r"^[0-9]{4}(-[0-9]{4})?$"
@@ -339,7 +341,8 @@ class Profile(BaseModel):
 
     country: Annotated[StrictStr, Field(pattern=COUNTRY_PATTERN, max_length=40)]
     name: Annotated[StrictStr, Field(min_length=1, max_length=80)]
-    as_of: Annotated[dt.date, Field(strict=True)]
+    # four-digit years only: the year is the key's, and 0001-01-01 would make "testland@1"
+    as_of: Annotated[dt.date, Field(strict=True, ge=AS_OF_FIRST, le=AS_OF_LAST)]
     # ISO 3166-1 alpha-3: data sets are matched to profiles by it, never by name
     iso3: Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")] | None = None
     region: Region | None = None

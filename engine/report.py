@@ -2,7 +2,8 @@
 
 jinja2 renders the page (escaping every text from profiles and rules);
 matplotlib draws the charts. Neither the page nor the charts carry a date, so
-the same inputs give the same bytes.
+the same inputs give the same bytes. A text from a file is drawn as it is written:
+never read as mathematics or LaTeX, its control characters shown as escapes.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from .analysis import history
 from .api import Engine
-from .explain import describe_match
+from .explain import describe_match, safe_text
 from .loader import LoadedProfile
 from .results import ProfileResult
 from .sensitivity import SensitivityResult, analyse
@@ -36,6 +37,10 @@ def _matplotlib() -> Any:
         "svg.fonttype": "none",  # text stays text: smaller, searchable, no embedded glyphs
         "svg.hashsalt": "latticework",  # stable element ids: byte-identical reports
         "font.size": 9,
+        # a partner named "$5 and $6" is text: neither mathtext nor LaTeX reads labels
+        "text.parse_math": False,
+        "text.usetex": False,
+        "axes.formatter.use_mathtext": False,
     })
     import matplotlib.pyplot as plt
 
@@ -52,7 +57,7 @@ def overview_chart(results: list[ProfileResult]) -> str:
     ys = [r.deterrence.score for r in results]
     ax.scatter(xs, ys, s=28, color="#2f5d9a", zorder=2)
     for r, x, y in zip(results, xs, ys):
-        ax.annotate(r.profile, (x, y), xytext=(4, 3), textcoords="offset points", fontsize=7)
+        ax.annotate(safe_text(r.profile), (x, y), xytext=(4, 3), textcoords="offset points", fontsize=7)
     ax.set_xlim(-2, 102)
     ax.set_ylim(-2, 102)
     ax.set_xlabel("alignment risk")
@@ -67,7 +72,7 @@ def contributions_chart(r: ProfileResult) -> str:
     heights = [max(1, len(s.contributions)) for _, s in parts]
     fig, axes = plt.subplots(1, 2, figsize=(10, 0.35 * max(heights) + 1.2))
     for ax, (title, s) in zip(axes, parts):
-        labels = [c.rule for c in s.contributions] or ["(no rule fired)"]
+        labels = [safe_text(c.rule) for c in s.contributions] or ["(no rule fired)"]
         values = [c.points for c in s.contributions] or [0]
         colors = ["#1f6b3a" if v > 0 else "#a33333" for v in values]
         ax.barh(range(len(values)), values, color=colors)
@@ -75,8 +80,17 @@ def contributions_chart(r: ProfileResult) -> str:
         ax.invert_yaxis()
         ax.axvline(0, color="#555", lw=0.8)
         ax.set_title(f"{title}: {s.score} ({s.band}), base {s.base}", fontsize=9)
-    fig.suptitle(f"{r.name} ({r.profile}): contributions", fontsize=10)
+    fig.suptitle(safe_text(f"{r.name} ({r.profile}): contributions"), fontsize=10)
     return _svg(fig)
+
+
+def _finalize(value: Any) -> Any:
+    """Every text the template prints, with its control characters as escapes: a NUL or
+    an escape sequence makes the page (and its inline SVG) invalid. The charts are
+    already markup, their texts made safe before matplotlib drew them."""
+    if isinstance(value, str) and not hasattr(value, "__html__"):
+        return safe_text(value)
+    return value
 
 
 def render(engine: Engine, loaded: list[LoadedProfile], sensitivity: SensitivityResult,
@@ -92,6 +106,7 @@ def render(engine: Engine, loaded: list[LoadedProfile], sensitivity: Sensitivity
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("engine", "templates"),
         autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+        finalize=_finalize,
     )
     template = env.get_template("report.html.j2")
     return template.render(

@@ -3,25 +3,41 @@
 ruamel.yaml parses and resolves scalars; this module adds the project's policy:
 only the standard scalar, sequence and mapping tags (no tag may build a Python
 object), no aliases (an alias bomb costs nothing to write and an exponential
-amount to walk), no duplicate keys, no binary or empty files.
+amount to walk), no duplicate keys, no binary or empty files, nothing nested deeper
+than ``MAX_DEPTH``, and only regular files, of which at most ``MAX_BYTES`` + 1
+bytes are ever read (a pipe or a device is refused before it is opened).
 Every problem is a :class:`~engine.errors.LoadError` naming the file and line.
 """
 
 from __future__ import annotations
 
+import errno
+import os
+import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import AliasEvent
+from ruamel.yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    CollectionStartEvent,
+    SequenceStartEvent,
+)
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 
 from .errors import LoadError
 
 MAX_BYTES = 1_000_000
+# Far deeper than any profile or rule file needs (a rule's conditions are refused well
+# before), far shallower than what breaks the parser: libyaml takes time quadratic in the
+# depth (50,000 levels: 10 s), its composer recurses in C (segfault at 50,000) and the
+# node walk here in Python (RecursionError at about 1,000).
+MAX_DEPTH = 100
 
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_TAG}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
@@ -69,19 +85,63 @@ def _yaml() -> YAML:
     return y
 
 
+_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _check_regular(path: Path, mode: int) -> None:
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        raise LoadError("not-a-file", path, detail="this is a directory, not a YAML file")
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    raise LoadError("not-a-file", path, expected="a regular YAML file", found=kind,
+                    hint="a pipe or a device is never read as a latticework file")
+
+
+def _os_error(path: Path, exc: OSError) -> LoadError:
+    if isinstance(exc, FileNotFoundError):
+        try:
+            target = os.readlink(path)
+        except OSError:
+            return LoadError("file-not-found", path, detail="no such file")
+        from .explain import safe_text  # explain imports the rules, which import this
+
+        return LoadError("file-not-found", path, detail=f"a symbolic link to "
+                         f"'{safe_text(target)}', which does not exist")
+    if exc.errno == errno.ELOOP:
+        return LoadError("unreadable", path, detail="cannot be read (symbolic links that lead "
+                         "back to themselves, or too many of them in a row)")
+    return LoadError("unreadable", path, detail=f"cannot be read ({exc.strerror or exc})")
+
+
 def read_text(path: Path) -> str:
+    """The text of a regular file of at most ``MAX_BYTES`` bytes, read no further than that.
+
+    The file's type is checked before it is opened (opening a FIFO waits for a writer,
+    reading /dev/zero never ends) and again on the open file, which was opened without
+    waiting, in case the name was replaced in between.
+    """
+    path = Path(path)
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise LoadError("file-not-found", path, detail="no such file") from None
-    except IsADirectoryError:
-        raise LoadError("not-a-file", path, detail="this is a directory, not a YAML file") from None
+        info = os.stat(path)
+        _check_regular(path, info.st_mode)
+        if info.st_size > MAX_BYTES:
+            raise LoadError("file-too-large", path, expected=f"at most {MAX_BYTES:,} bytes",
+                            found=f"{info.st_size:,}")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        with os.fdopen(fd, "rb") as fh:
+            _check_regular(path, os.fstat(fd).st_mode)
+            raw = fh.read(MAX_BYTES + 1)
     except OSError as exc:
-        raise LoadError("unreadable", path, detail=f"cannot be read ({exc.strerror})") from None
-    if len(raw) > MAX_BYTES:
-        raise LoadError(
-            "file-too-large", path, expected=f"at most {MAX_BYTES:,} bytes", found=f"{len(raw):,}"
-        )
+        raise _os_error(path, exc) from None
+    if len(raw) > MAX_BYTES:  # grew since the stat, or a file whose size the stat does not tell
+        raise LoadError("file-too-large", path, expected=f"at most {MAX_BYTES:,} bytes",
+                        found=f"more than {MAX_BYTES:,}")
     if b"\x00" in raw:
         raise LoadError(
             "binary-file", path, expected="a UTF-8 YAML text file", found="binary data (NUL bytes)"
@@ -105,8 +165,10 @@ def load_document(path: str | Path, text: str | None = None) -> Document:
         raise LoadError("empty-file", path, expected="a YAML mapping", found="an empty file")
     y = _yaml()
     try:
-        if "*" in text:  # an alias needs '*': text without one is spared the second parse
-            _reject_aliases(path, y, text)
+        # an alias needs '*', deep nesting many brackets or much indentation: text
+        # with neither is spared the second parse
+        if "*" in text or _depth_bound(text) > MAX_DEPTH:
+            _check_events(path, y, text)
         root = y.compose(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -130,9 +192,28 @@ def load_document(path: str | Path, text: str | None = None) -> Document:
     return Document(str(path), data, builder.lines)
 
 
-def _reject_aliases(path: Path, y: YAML, text: str) -> None:
-    # Checked on the event stream, before any node exists: an alias bomb is refused
-    # at its first alias, with that alias's line.
+# What may stand before a block collection's first entry on its line: indentation,
+# the indicators '- ', '? ', ': ', and anchors or tags.
+_BLOCK_PREFIX = re.compile(r"^(?:[ \t?:-]|[&!]\S*)*", re.MULTILINE)
+
+
+def _depth_bound(text: str) -> int:
+    """At least the nesting depth of ``text``, read from the text alone in linear time.
+
+    A flow collection opens with a bracket (and ``[a: b]`` holds a mapping without
+    one); a nested block collection starts further right than its parent, but for a
+    sequence that is a mapping's value, so two block levels at most share a column,
+    and each starts after only indentation, indicators and properties on its line.
+    """
+    widest = max(map(len, _BLOCK_PREFIX.findall(text)), default=0)
+    return 2 * (text.count("[") + text.count("{")) + 2 * (widest + 1)
+
+
+def _check_events(path: Path, y: YAML, text: str) -> None:
+    # Checked on the event stream, before any node exists: an alias bomb is refused at its
+    # first alias, deep nesting at its first level too many, each with its line. The parse
+    # stops there, so the parser's cost for deep nesting is never paid.
+    depth = 0
     for event in y.parse(text):
         if isinstance(event, AliasEvent):
             raise LoadError(
@@ -140,6 +221,17 @@ def _reject_aliases(path: Path, y: YAML, text: str) -> None:
                 detail=f"the alias *{event.anchor} reuses an anchored value",
                 hint="write the value out; anchors and aliases are not accepted in latticework files",
             )
+        if isinstance(event, CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise LoadError(
+                    "yaml-too-deep", path, line=event.start_mark.line + 1,
+                    expected=f"lists and mappings nested at most {MAX_DEPTH} deep",
+                    found=f"a {'list' if isinstance(event, SequenceStartEvent) else 'mapping'} "
+                    f"at depth {depth}",
+                )
+        elif isinstance(event, CollectionEndEvent):
+            depth -= 1
 
 
 class _Builder:
@@ -206,6 +298,17 @@ class _Builder:
         except (YAMLError, ValueError) as exc:
             raise self.fail(
                 "yaml-value", node, field=dotted(at) or None, detail=" ".join(str(exc).split())
+            ) from None
+        except (KeyError, IndexError):
+            # ruamel looks '!!bool abc' up in its table of booleans (KeyError) and reads
+            # the first character of an empty '!!int' (IndexError)
+            from .explain import safe_text  # explain imports the rules, which import this
+
+            name = node.tag.removeprefix(_TAG)
+            shown = safe_text(node.value if len(node.value) <= 60 else node.value[:57] + "...")
+            raise self.fail(
+                "yaml-value", node, field=dotted(at) or None,
+                expected=f"a value the tag !!{name} accepts", found=f"the text '{shown}'",
             ) from None
         return value
 
