@@ -62,3 +62,20 @@ def write_rules(
         body["groups"] = groups
     yaml_writer.dump(body, directory / "test.yaml")
     return directory
+
+
+def break_first_rule_in_durable(monkeypatch, ruleset):
+    """Make durable_rules refuse the first rule (an exponent number, which it rejects) while
+    the loader still accepts it: the rule whose error must be named. Returns that rule."""
+    import engine.evaluator as evaluator_module
+
+    original = evaluator_module.compile_ruleset
+    victim = ruleset.rules[0]
+
+    def broken(rs):
+        out = original(rs)
+        out[victim.id]["all"][0]["m"] = {"$and": [{"kind": "profile"}, {"$gt": {"x": 1e-05}}]}
+        return out
+
+    monkeypatch.setattr(evaluator_module, "compile_ruleset", broken)
+    return victim

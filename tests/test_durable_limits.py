@@ -39,7 +39,7 @@ from engine.evaluator import ReferenceEvaluator
 from engine.schema import field_specs, flatten
 
 from . import yaml_writer
-from .helpers import DEFAULT_SOURCE, minimal_profile, write_rules
+from .helpers import DEFAULT_SOURCE, break_first_rule_in_durable, minimal_profile, write_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARE = "dependence.arms_us_share"
@@ -322,17 +322,7 @@ def test_validate_exits_2_on_rules_durable_cannot_run(tmp_path, name, when):
 
 def test_validate_compiles_the_rules_in_durable(engine, monkeypatch, tmp_path):
     # a rule set the loader accepts but durable_rules refuses: validate names the rule
-    import engine.evaluator as evaluator_module
-
-    original = evaluator_module.compile_ruleset
-    victim = engine.ruleset.rules[0]
-
-    def broken(ruleset):
-        out = original(ruleset)
-        out[victim.id]["all"][0]["m"] = {"$and": [{"kind": "profile"}, {"$gt": {"x": 1e-05}}]}
-        return out
-
-    monkeypatch.setattr(evaluator_module, "compile_ruleset", broken)
+    victim = break_first_rule_in_durable(monkeypatch, engine.ruleset)
     profiles = tmp_path / "profiles"
     profiles.mkdir()
     result = CliRunner().invoke(main, ["validate", "--profiles", str(profiles)])

@@ -17,7 +17,7 @@ from engine.compiler import compile_ruleset
 from engine.evaluator import DurableEvaluator
 from engine.schema import field_specs
 
-from .helpers import minimal_profile, write_rules
+from .helpers import break_first_rule_in_durable, minimal_profile, write_rules
 
 
 def fired_in_child(rules: Path, timeout: float = 60) -> list[str]:
@@ -193,17 +193,7 @@ def test_no_match_is_a_normal_outcome(tmp_path):
 
 def test_rejected_rule_is_reported_by_id_file_and_line(engine, monkeypatch):
     # durable_rules errors carry a numeric code only; each rule is compiled alone to find it
-    import engine.evaluator as evaluator_module
-
-    original = evaluator_module.compile_ruleset
-    victim = engine.ruleset.rules[0]
-
-    def broken(ruleset):
-        out = original(ruleset)
-        out[victim.id]["all"][0]["m"] = {"$and": [{"kind": "profile"}, {"$gt": {"x": 1e-05}}]}
-        return out
-
-    monkeypatch.setattr(evaluator_module, "compile_ruleset", broken)
+    victim = break_first_rule_in_durable(monkeypatch, engine.ruleset)
     from engine import DurableEngineError
 
     with pytest.raises(DurableEngineError, match=f"rule '{victim.id}'") as info:
