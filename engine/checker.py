@@ -140,14 +140,19 @@ class Symbolic:
                 parts.append(z3.Or(*members))
         return z3.And(*parts)
 
-    def score(self, ruleset: RuleSet, target: ScoreDef) -> Any:
+    def raw(self, ruleset: RuleSet, target: ScoreDef) -> Any:
+        """The target's base plus the points of the rules this profile fires."""
         z3 = self.z3
         raw = z3.IntVal(target.base)
         for r in ruleset.rules:
             pts = r.points_for(target.id)
             if pts:
                 raw = raw + z3.If(self.fires(r), pts, 0)
-        return z3.If(raw > 100, 100, z3.If(raw < 0, 0, raw))
+        return raw
+
+    def score(self, ruleset: RuleSet, target: ScoreDef) -> Any:
+        raw = self.raw(ruleset, target)
+        return self.z3.If(raw > 100, 100, self.z3.If(raw < 0, 0, raw))
 
     def witness(self, model: Any, paths: set[str]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -201,22 +206,13 @@ class Checker:
         findings += self.durable_limits()
         return sorted(findings, key=lambda f: (f.file, f.line or 0, f.code, f.message))
 
-    def raw(self, target: ScoreDef) -> Any:
-        z3 = self.z3
-        raw = z3.IntVal(target.base)
-        for r in self.ruleset.rules:
-            pts = r.points_for(target.id)
-            if pts:
-                raw = raw + z3.If(self.p.fires(r), pts, 0)
-        return raw
-
     def extremes(self, target: ScoreDef) -> tuple[int, int, Any, Any]:
         """The lowest and highest raw score any valid profile reaches, with witnesses."""
         out = []
         for sense in ("minimize", "maximize"):
             opt = self.z3.Optimize()
             opt.add(self.valid_p)
-            raw = self.raw(target)
+            raw = self.p.raw(self.ruleset, target)
             getattr(opt, sense)(raw)
             assert opt.check() == self.z3.sat, "a rule set with a required gap has no valid profile"
             model = opt.model()

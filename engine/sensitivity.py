@@ -151,13 +151,15 @@ def analyse(
         # one factor per rule and draw, shared by all of the rule's targets: a weight
         # judgment about an argument moves every score the argument feeds
         factors = rng.uniform(1 - spread, 1 + spread, size=(len(rules), n))
-        if fact_rate > 0 and any(options):
-            weights = {t.id: points[t.id][:, None] * factors for t in targets}  # rules x draws
+        weights = {t.id: points[t.id][:, None] * factors for t in targets}  # rules x draws
+        for t in targets:
+            raw = t.base + fired @ weights[t.id]
+            samples[t.id][:, done:done + n] = np.clip(np.rint(raw), 0, 100)
+        if fact_rate > 0:
+            # a partner with provisional facts is scored again in each draw, with the facts
+            # the draw chose for it
             for p, opts in enumerate(options):
                 if not opts:
-                    for t in targets:
-                        raw = t.base + fired[p] @ weights[t.id]
-                        samples[t.id][p, done:done + n] = np.clip(np.rint(raw), 0, 100)
                     continue
                 # per draw and fact: 0 keeps the fact, j > 0 takes its j-th alternative
                 flips = rng.random((n, len(opts))) < fact_rate
@@ -172,10 +174,6 @@ def analyse(
                 for t in targets:
                     raw = t.base + (draw_fired * weights[t.id].T).sum(axis=1)
                     samples[t.id][p, done:done + n] = np.clip(np.rint(raw), 0, 100)
-        else:
-            for t in targets:
-                raw = t.base + fired @ (points[t.id][:, None] * factors)
-                samples[t.id][:, done:done + n] = np.clip(np.rint(raw), 0, 100)
         done += n
         if progress:
             progress(n)
@@ -237,10 +235,6 @@ def ranks_per_draw(scores: Any, cells: int = 1 << 20) -> Any:
     return out
 
 
-def _rank(scores: Any, p: int) -> int:
-    return int((scores > scores[p]).sum()) + 1
-
-
 def _one_at_a_time(profiles, options, fired, points, targets, baseline, firing_row):
     """Each alternative of each provisional fact alone: how far it moves the partner."""
     import numpy as np
@@ -259,9 +253,9 @@ def _one_at_a_time(profiles, options, fired, points, targets, baseline, firing_r
                     t = by_id[name]
                     new = int(np.clip(t.base + row @ points[name], 0, 100))
                     scores = base[name].copy()
-                    old_rank = _rank(scores, p)
                     scores[p] = new
-                    moved[name] = (new - int(base[name][p]), old_rank - _rank(scores, p))
+                    ranks = ranks_per_draw(np.stack([base[name], scores], axis=1))[p]
+                    moved[name] = (new - int(base[name][p]), int(ranks[0]) - int(ranks[1]))
                 out.append(Assumption(
                     profile=profiles[p].key, field=path, value=value, alternative=alt,
                     deterrence=moved["deterrence"][0], alignment_risk=moved["alignment_risk"][0],

@@ -125,18 +125,24 @@ def test_a_symlink_loop_given_alone_is_a_message(tmp_path: Path):
     assert "symbolic links that lead back" in result.output and "[unreadable]" in result.output
 
 
-def test_an_unreadable_file_is_one_record(profiles: Path, monkeypatch):
-    # run as root, chmod hides nothing: the refusal is simulated where the file is opened
-    victim = profiles / "secret@2022.yaml"
-    victim.write_text(profile_text("secret"))
-    real_open = os.open
+def deny(monkeypatch, call: str, victim: Path) -> None:
+    """Make ``os.<call>`` refuse ``victim`` as a permission error: run as root, chmod
+    hides nothing, so the refusal is simulated where the file is reached."""
+    real = getattr(os, call)
 
     def guarded(path, *args, **kwargs):
         if Path(path) == victim:
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
-        return real_open(path, *args, **kwargs)
+        return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(os, "open", guarded)
+    monkeypatch.setattr(os, call, guarded)
+
+
+def test_an_unreadable_file_is_one_record(profiles: Path, monkeypatch):
+    # run as root, chmod hides nothing: the refusal is simulated where the file is opened
+    victim = profiles / "secret@2022.yaml"
+    victim.write_text(profile_text("secret"))
+    deny(monkeypatch, "open", victim)
     code, data = batch(profiles)
     assert code == 1
     assert_good_scored(data)
@@ -148,14 +154,7 @@ def test_a_file_in_a_directory_that_cannot_be_searched_is_one_record(profiles, m
     # a directory readable but not searchable lists its names but cannot stat them
     victim = profiles / "hidden@2022.yaml"
     victim.write_text(profile_text("hidden"))
-    real_stat = os.stat
-
-    def guarded(path, *args, **kwargs):
-        if Path(path) == victim:
-            raise PermissionError(errno.EACCES, "Permission denied", str(path))
-        return real_stat(path, *args, **kwargs)
-
-    monkeypatch.setattr(os, "stat", guarded)
+    deny(monkeypatch, "stat", victim)
     code, data = batch(profiles)
     assert code == 1
     assert_good_scored(data)

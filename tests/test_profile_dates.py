@@ -92,6 +92,14 @@ def test_a_period_ending_after_as_of_is_a_future_fact(tmp_path, catalog, period)
     assert "at most 2022 (the profile is as of 2022-07-01)" in e.message
 
 
+def dated_fact(tmp_path, field: str, period: str):
+    """A profile whose only dated fact is ``field``, describing ``period``."""
+    section, name = field.split(".")
+    value = "true" if section == "alignment" else "5000"
+    return write(tmp_path, f"{section}:\n  {name}:\n    value: {value}\n"
+                           f"    period: \"{period}\"\n")
+
+
 @pytest.mark.parametrize("field, period", [
     ("forces.troops_permanent", "2012"),
     ("forces.troops_permanent", "2020"),  # one year of shelf life: 2021 is the oldest
@@ -99,10 +107,7 @@ def test_a_period_ending_after_as_of_is_a_future_fact(tmp_path, catalog, period)
     ("alignment.coordinates_with_rival", "2021"),
 ])
 def test_a_period_older_than_the_shelf_life_is_expired(tmp_path, catalog, field, period):
-    section, name = field.split(".")
-    value = "true" if section == "alignment" else "5000"
-    path = write(tmp_path, f"{section}:\n  {name}:\n    value: {value}\n"
-                           f"    period: \"{period}\"\n")
+    path = dated_fact(tmp_path, field, period)
     e = only(path, catalog)
     assert e.code == "expired-fact"
     assert e.field == f"{field}.period"
@@ -120,9 +125,7 @@ def test_a_period_older_than_the_shelf_life_is_expired(tmp_path, catalog, field,
 ])
 def test_a_period_within_the_shelf_life_loads(tmp_path, catalog, field, period):
     section, name = field.split(".")
-    value = "true" if section == "alignment" else "5000"
-    path = write(tmp_path, f"{section}:\n  {name}:\n    value: {value}\n"
-                           f"    period: \"{period}\"\n")
+    path = dated_fact(tmp_path, field, period)
     fact = getattr(getattr(loads(path, catalog), section), name)
     assert fact.period == period
 
