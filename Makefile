@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test bench golden clean
 
 run: $(STAMP)
 	$(BIN)/latticework batch
@@ -15,6 +15,10 @@ test: $(STAMP)
 # figures, not pass/fail: the README's performance section quotes them
 bench: $(STAMP)
 	$(BIN)/latticework bench --profiles 2000 --rss-profiles 10000
+
+# after an intended change of rules, profiles or rendering: rewrite tests/golden/
+golden: $(STAMP)
+	$(BIN)/python -m tests.golden
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
