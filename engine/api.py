@@ -39,7 +39,7 @@ from .loader import (
 from .profile import Profile
 from .results import BatchResult, ErrorOut, ProfileResult, RulesetInfo, Selection
 from .rules import RuleSet, load_ruleset
-from .schema import flatten, suggest
+from .fields import flatten, suggest
 from .scoring import Scorer
 from .trace import Trace, Tracer
 

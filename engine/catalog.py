@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from .errors import LoadError
 from .profile import SECTIONS, SOURCE_PATTERN, Profile
-from .schema import suggest
+from .fields import suggest
 from .yamlsource import Document
 
 ID = Annotated[StrictStr, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=60)]

@@ -48,7 +48,7 @@ class CommandError(click.ClickException):
     """One of our errors, shown as its message with the error's exit code."""
 
     def __init__(self, error: LatticeworkError) -> None:
-        from .explain import join_lines
+        from .render import join_lines
 
         # a file name or a found text may hold escape sequences meant for the terminal
         super().__init__(join_lines(str(error).split("\n")).rstrip("\n"))
@@ -138,7 +138,7 @@ def _exit_on_load_errors(errors: list) -> None:
     """Listing commands show what they could read, then name what they could not."""
     if not errors:
         return
-    from .explain import errors_text
+    from .render import errors_text
     from .results import ErrorOut
 
     outs = [ErrorOut(source=e.file, message=e.reason, code=e.code) for e in errors]
@@ -180,7 +180,7 @@ def main(debug: bool) -> None:
 def score(key_or_file: str, fmt: str, rules_dir: Path | None, profiles_dir: Path | None,
           evaluator: str, output: str | None) -> None:
     """Score one profile, given by key (india@2022) or file, with its explanation."""
-    from . import explain
+    from . import render as explain
 
     target = output_target(output, rules_dir, profiles_dir, key_or_file)
     with _engine(rules_dir, evaluator) as engine:
@@ -206,7 +206,7 @@ def score(key_or_file: str, fmt: str, rules_dir: Path | None, profiles_dir: Path
 def explain_cmd(key_or_file: str, show_all: bool, rules_dir: Path | None,
                 profiles_dir: Path | None, evaluator: str) -> None:
     """Show the evaluation trace of one profile, rule by rule."""
-    from . import explain
+    from . import render as explain
 
     with _engine(rules_dir, evaluator) as engine:
         lp = engine.find_profile(key_or_file, profiles_dir)
@@ -237,7 +237,7 @@ def batch(fmt: str, sort: str, jobs: int, edition: int | None, every_snapshot: b
 
     By default the ranking holds the latest snapshot of each country and says so;
     --as-of YEAR ranks one edition, --all every snapshot."""
-    from . import explain
+    from . import render as explain
     from .api import available_processors
 
     if edition is not None and every_snapshot:
@@ -276,7 +276,7 @@ def format_option(choices: tuple[str, ...] = ("text", "json")) -> Callable:
 def _json(model: Any) -> str:
     import json
 
-    from .explain import safe_json
+    from .render import safe_json
 
     data = model.model_dump(mode="json") if hasattr(model, "model_dump") else \
         [m.model_dump(mode="json") for m in model]
@@ -295,8 +295,8 @@ def _json(model: Any) -> str:
 def whatif(key_or_file: str, assignments: tuple[str, ...], fmt: str, rules_dir: Path | None,
            profiles_dir: Path | None) -> None:
     """Score a profile before and after changing some facts, and name the rules that moved."""
-    from .analysis import comparison_text, whatif as run_whatif
-    from .changes import parse_assignment
+    from .analysis.compare import comparison_text, whatif as run_whatif
+    from .analysis.changes import parse_assignment
 
     changes = dict(parse_assignment(a) for a in assignments)
     with _engine(rules_dir) as engine:
@@ -315,7 +315,7 @@ def whatif(key_or_file: str, assignments: tuple[str, ...], fmt: str, rules_dir: 
 def compare(key_a: str, key_b: str, fmt: str, rules_dir: Path | None,
             profiles_dir: Path | None) -> None:
     """How the scores differ between two profiles, and which rules explain each move."""
-    from .analysis import compare_profiles, comparison_text
+    from .analysis.compare import compare_profiles, comparison_text
 
     with _engine(rules_dir) as engine:
         a = engine.find_profile(key_a, profiles_dir).profile
@@ -332,9 +332,9 @@ def compare(key_a: str, key_b: str, fmt: str, rules_dir: Path | None,
 @handles_errors
 def history(country: str, fmt: str, rules_dir: Path | None, profiles_dir: Path | None) -> None:
     """A country's snapshots over time: each move and the rules behind it."""
-    from .analysis import comparison_text, history as run_history
+    from .analysis.compare import comparison_text, history as run_history
     from .errors import UnknownProfileError
-    from .schema import suggest
+    from .fields import suggest
 
     with _engine(rules_dir) as engine:
         loaded, _ = engine.load_profiles(profiles_dir)
@@ -368,7 +368,7 @@ def history(country: str, fmt: str, rules_dir: Path | None, profiles_dir: Path |
 def counterfactual(key_or_file: str, target: str, max_changes: int, limit: int, fmt: str,
                    rules_dir: Path | None, profiles_dir: Path | None) -> None:
     """The smallest sets of changes to actionable facts that reach a target score or band."""
-    from .counterfactual import result_text, search
+    from .analysis.counterfactual import result_text, search
 
     with _engine(rules_dir) as engine:
         lp = engine.find_profile(key_or_file, profiles_dir)
@@ -404,7 +404,7 @@ def sensitivity(draws: int, spread: float, fact_rate: float, seed: int, edition:
                 output: str | None) -> None:
     """Perturb rule points and provisional facts at random: score intervals, band odds,
     rank stability, and the assumptions that move ranks most."""
-    from .sensitivity import analyse, result_text
+    from .analysis.sensitivity import analyse, result_text
 
     target = output_target(output, rules_dir, profiles_dir)
     with _engine(rules_dir) as engine:
@@ -428,7 +428,7 @@ def sensitivity(draws: int, spread: float, fact_rate: float, seed: int, edition:
 def report(output: str, draws: int, seed: int, rules_dir: Path | None,
            profiles_dir: Path | None) -> None:
     """Write a self-contained HTML report: ranking, charts, explanations, sensitivity, history."""
-    from .report import build_report
+    from .analysis.report import build_report
 
     target = output_target(output, rules_dir, profiles_dir)
     with _engine(rules_dir) as engine:
@@ -449,7 +449,7 @@ def bench(n: int, rss_profiles: int | None, fmt: str) -> None:
     """Measure throughput, memory and sensitivity speed on the bundled rules (figures only)."""
     import json
 
-    from .bench import run, text
+    from .bench.run import run, text
 
     figures = run(n, rss_profiles)
     emit(json.dumps(figures, indent=2) + "\n" if fmt == "json" else text(figures), None)
@@ -485,7 +485,7 @@ def calibrate(calibration_file: Path | None, fmt: str, rules_dir: Path | None,
     """Check the source documents' judgments against the scores; exit 1 if any fails."""
     import json
 
-    from .calibration import load_calibration, run_calibration
+    from .analysis.calibration import load_calibration, run_calibration
     from .rules import CALIBRATION_FILE
 
     with _engine(rules_dir) as engine:
@@ -500,7 +500,7 @@ def calibrate(calibration_file: Path | None, fmt: str, rules_dir: Path | None,
             lines.append(f"{'holds ' if o.holds else 'FAILS '} {o.id}: {o.claim} [{o.source}]")
             lines += [f"        {'ok  ' if c.holds else 'NOT '} {c.text}" for c in o.checks]
         lines.append(f"{len(outcomes) - len(failed)} of {len(outcomes)} judgments hold")
-        from .explain import join_lines
+        from .render import join_lines
 
         text = join_lines(lines)
     emit(text, None)
@@ -523,7 +523,7 @@ def profiles_list(rules_dir: Path | None, profiles_dir: Path | None) -> None:
 
     with _engine(rules_dir, "reference") as engine:
         loaded, errors = engine.load_profiles(profiles_dir)
-    from .explain import safe_cells
+    from .render import safe_cells
 
     rows = [[lp.profile.key, lp.profile.name, lp.profile.as_of.isoformat(),
              lp.profile.commitment.tier.value.value, lp.file] for lp in loaded]
@@ -546,7 +546,7 @@ def profiles_completeness(fmt: str, edition: int | None, min_share: float | None
                           rules_dir: Path | None, profiles_dir: Path | None) -> None:
     """For every profile: the fields the rules read, how many are known, and each unknown
     field with the reason the profile gives for it."""
-    from .completeness import completeness, completeness_text
+    from .analysis.completeness import completeness, completeness_text
 
     with _engine(rules_dir, "reference") as engine:
         loaded = _all_profiles(engine, profiles_dir)
@@ -570,7 +570,7 @@ def profiles_new(key: str, from_key: str | None, rules_dir: Path | None,
     """Write PROFILES/KEY.yaml: every field the rules read, as a commented template or a
     copy of another profile, and check that it loads."""
     from .api import bundled_dir
-    from .authoring import write_new_profile
+    from .authoring.scaffold import write_new_profile
 
     directory = profiles_dir or bundled_dir("profiles")
     with _engine(rules_dir, "reference") as engine:
@@ -607,7 +607,7 @@ def import_cmd(mapping: str, table: Path, dry_run: bool, fmt: str, rules_dir: Pa
     """Update profile facts from a data table through the mapping
     rules/imports/MAPPING.yaml (e.g. 'import troops FILE'), and print what changed."""
     from .api import bundled_dir
-    from .importer import import_text, run_import
+    from .authoring.importer import import_text, run_import
     from .rules import load_ruleset
 
     rules_path = Path(rules_dir or bundled_dir("rules"))
@@ -629,7 +629,7 @@ def rules() -> None:
 @handles_errors
 def rules_list(fmt: str, rules_dir: Path | None) -> None:
     """List the rules: id, dimension, points, group, source."""
-    from .explain import rules_table
+    from .render import rules_table
     from .rules import load_ruleset
 
     from .api import bundled_dir
@@ -643,7 +643,7 @@ def rules_list(fmt: str, rules_dir: Path | None) -> None:
 def rules_check(rules_dir: Path | None) -> None:
     """Prove what can be proved about the rules: dead, overlapping, masked, gaps, monotone."""
     from .api import bundled_dir
-    from .checker import check_rules, firing_report
+    from .analysis.checker import check_rules, firing_report
     from .rules import load_ruleset
 
     ruleset = load_ruleset(rules_dir or bundled_dir("rules"))
@@ -667,7 +667,7 @@ def rules_coverage(rules_dir: Path | None, profiles_dir: Path | None) -> None:
     """Which rules fire on the profiles, how often, and which never do."""
     from tabulate import tabulate
 
-    from .checker import coverage
+    from .analysis.checker import coverage
 
     with _engine(rules_dir, "reference") as engine:
         loaded, errors = engine.load_profiles(profiles_dir)

@@ -36,7 +36,7 @@ from typing import Any, Iterable
 
 from .conditions import All, AnyOf, Cmp, Condition
 from .rules import Rule, RuleSet
-from .schema import fact_key, field_specs
+from .fields import fact_key, field_specs
 
 SENTINEL = "_sentinel"
 DISCRIMINATOR = ("kind", "profile")

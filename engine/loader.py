@@ -19,14 +19,14 @@ from pydantic import BaseModel, ValidationError
 from .catalog import Catalog
 from .errors import LoadError, LoadErrors
 from .profile import KEY_PATTERN, Fact, Profile
-from .schema import field_specs, flatten, optional_inner, suggest
+from .fields import field_specs, flatten, optional_inner, suggest
 from .yamlsource import Document, load_document
 
 
 def describe_found(value: Any) -> str:
     """A found value as a user wrote it in YAML, shortened, its control characters
     shown as escapes (a message goes to a terminal)."""
-    from .explain import safe_text  # explain imports the rules, which import this module
+    from .render import safe_text  # explain imports the rules, which import this module
 
     if value is None:
         return "nothing (null)"

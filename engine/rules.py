@@ -5,7 +5,7 @@ A rules directory holds
 * ``model.yaml``: the two scores and the dimensions, with their bases and bands;
 * ``sources.yaml``: the catalog of what may be cited;
 * ``calibration.yaml``: the documents' judgments the scores must reproduce
-  (see :mod:`engine.calibration`);
+  (see :mod:`engine.analysis.calibration`);
 * any number of rule files, one dimension each::
 
     dimension: guarantee_strength
@@ -52,7 +52,7 @@ from .conditions import (
 )
 from .errors import LoadError, LoadErrors
 from .loader import describe_found, parse_as
-from .schema import FieldSpec, field_specs, suggest
+from .fields import FieldSpec, field_specs, suggest
 from .yamlsource import Document, dotted, load_document
 
 MODEL_FILE = "model.yaml"

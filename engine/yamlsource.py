@@ -136,7 +136,7 @@ def _os_error(path: Path, exc: OSError) -> LoadError:
             target = os.readlink(path)
         except OSError:
             return LoadError("file-not-found", path, detail="no such file")
-        from .explain import safe_text  # explain imports the rules, which import this
+        from .render import safe_text  # explain imports the rules, which import this
 
         return LoadError("file-not-found", path, detail=f"a symbolic link to "
                          f"'{safe_text(target)}', which does not exist")
@@ -334,7 +334,7 @@ class _Builder:
         except (KeyError, IndexError):
             # ruamel looks '!!bool abc' up in its table of booleans (KeyError) and reads
             # the first character of an empty '!!int' (IndexError)
-            from .explain import safe_text  # explain imports the rules, which import this
+            from .render import safe_text  # explain imports the rules, which import this
 
             name = node.tag.removeprefix(_TAG)
             shown = safe_text(node.value if len(node.value) <= 60 else node.value[:57] + "...")

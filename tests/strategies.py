@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from engine.profile import Profile
-from engine.schema import FieldSpec, field_specs
+from engine.fields import FieldSpec, field_specs
 
 
 def value_strategy(spec: FieldSpec) -> st.SearchStrategy[Any]:

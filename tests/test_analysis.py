@@ -8,12 +8,12 @@ import pytest
 from click.testing import CliRunner
 
 from engine import LoadErrors, bundled_dir
-from engine.analysis import compare_profiles, history, whatif
-from engine.changes import apply_changes, parse_assignment
+from engine.analysis.compare import compare_profiles, history, whatif
+from engine.analysis.changes import apply_changes, parse_assignment
 from engine.cli import main
 from engine.conditions import fields_of
-from engine.counterfactual import parse_target, search
-from engine.sensitivity import analyse
+from engine.analysis.counterfactual import parse_target, search
+from engine.analysis.sensitivity import analyse
 
 
 def profile(engine, key):
@@ -122,7 +122,7 @@ def test_pakistan_counterfactual_sets_are_minimal_and_verified(engine):
 
 
 def test_counterfactual_never_changes_fixed_facts(engine):
-    from engine.schema import field_specs
+    from engine.fields import field_specs
 
     r = search(engine, profile(engine, "ukraine@2021"), "deterrence>=strong")
     specs = field_specs()

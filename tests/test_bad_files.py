@@ -28,8 +28,8 @@ from engine import DurableEngineError, Engine, bundled_dir
 from engine.cli import main
 from engine.errors import LoadError
 from engine.loader import profile_files
-from engine.sensitivity import analyse, ranks_per_draw
-from engine.synthetic import random_profiles
+from engine.analysis.sensitivity import analyse, ranks_per_draw
+from engine.bench.synthetic import random_profiles
 from engine import yamlsource
 from engine.yamlsource import MAX_BYTES, MAX_DEPTH, _depth_bound, load_document, read_text
 
@@ -362,7 +362,7 @@ def test_sensitivity_gives_the_same_result_as_with_pairwise_ranks(engine, monkey
     loaded, _ = engine.load_profiles()
     profiles += [lp.profile for lp in loaded if lp.profile.as_of.year == 2022][:20]
     new = analyse(engine, profiles, draws=40, seed=2, chunk=15)
-    import engine.sensitivity as sensitivity
+    import engine.analysis.sensitivity as sensitivity
 
     monkeypatch.setattr(sensitivity, "ranks_per_draw", lambda scores: pairwise_ranks(scores))
     old = analyse(engine, profiles, draws=40, seed=2, chunk=15)

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from ruamel.yaml import YAML
 
 from engine import Engine, GroupViolation, load_ruleset
-from engine.checker import check_rules
+from engine.analysis.checker import check_rules
 from engine.cli import main
 
 from . import yaml_writer

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from engine.cli import main
 from engine.profile import CommitmentTier
-from engine.schema import FieldSpec
+from engine.fields import FieldSpec
 
 from . import yaml_writer
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 
 from engine.evaluator import ReferenceEvaluator
-from engine.schema import flatten
+from engine.fields import flatten
 
 from .strategies import profiles
 

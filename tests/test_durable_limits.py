@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from engine import Engine, LoadErrors, load_ruleset
-from engine.checker import Checker, check_rules, firing_report
+from engine.analysis.checker import Checker, check_rules, firing_report
 from engine.cli import main
 from engine.compiler import (
     MAX_GROUPS,
@@ -36,7 +36,7 @@ from engine.compiler import (
 )
 from engine.conditions import All, AnyOf, Cmp, normalize
 from engine.evaluator import ReferenceEvaluator
-from engine.schema import field_specs, flatten
+from engine.fields import field_specs, flatten
 
 from . import yaml_writer
 from .helpers import DEFAULT_SOURCE, break_first_rule_in_durable, minimal_profile, write_rules
@@ -128,7 +128,7 @@ def test_64_extra_rules_firing_together_score_correctly(rules_copy, tmp_path):
         import json
         from engine import Engine
         from engine.evaluator import ReferenceEvaluator
-        from engine.schema import flatten
+        from engine.fields import flatten
         from tests.helpers import minimal_profile
         profile = minimal_profile(dependence={{"arms_us_share": 100}})
         with Engine.load({str(rules)!r}) as durable, \\

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from engine import Engine
 from engine.compiler import compile_ruleset
 from engine.evaluator import DurableEvaluator
-from engine.schema import field_specs
+from engine.fields import field_specs
 
 from .helpers import break_first_rule_in_durable, minimal_profile, write_rules
 
@@ -51,7 +51,7 @@ def test_session_limit_more_than_1024_profiles_in_one_evaluator(engine):
 
 def test_ten_thousand_generated_profiles_score_in_one_process(engine):
     from engine import GroupViolation
-    from engine.synthetic import random_profiles
+    from engine.bench.synthetic import random_profiles
 
     scored = violations = 0
     for p in random_profiles(10_000, seed=7):

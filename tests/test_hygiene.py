@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from engine import Engine, LatticeworkError
 from engine.cli import main
 from engine.errors import EngineClosedError
-from engine.explain import csv_cell, safe_json, safe_text
+from engine.render import csv_cell, safe_json, safe_text
 
 from .helpers import write_rules
 

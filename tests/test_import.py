@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from engine import bundled_dir
 from engine.cli import main
 from engine.errors import display_path
-from engine.importer import load_mapping
+from engine.authoring.importer import load_mapping
 from engine.loader import load_profile
 from engine.rules import load_ruleset
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from engine import bundled_dir
-from engine.completeness import completeness
+from engine.analysis.completeness import completeness
 
 # The partners "all partners" must hold at the 2022 edition, by ISO code: every NATO ally,
 # every other treaty ally (the Rio Treaty parties in force in 2022 included), every Major

@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from engine import Engine, GroupViolation, LoadError, LoadErrors, Profile, bundled_dir
-from engine.changes import apply_changes
+from engine.analysis.changes import apply_changes
 from engine.evaluator import ReferenceEvaluator
 from engine.rules import Monotone, load_ruleset
-from engine.schema import flatten
+from engine.fields import flatten
 
 from . import yaml_writer
 from .helpers import write_rules
@@ -171,7 +171,7 @@ def declarations():
 
 @pytest.mark.parametrize("decl", declarations(), ids=lambda d: f"{d.target}:{d.field}")
 def test_declared_monotone_fields_hold(reference_engine, decl):
-    from engine.schema import field_specs
+    from engine.fields import field_specs
 
     from .strategies import value_strategy
 

@@ -76,7 +76,7 @@ def test_score_iter_gives_what_score_gives_one_by_one_across_chunks(tmp_path, wi
     """The chunked path (durable_rules over a chunk, then the explanations) changes no
     result and keeps every profile in place, errors included."""
     from engine.api import CHUNK
-    from engine.synthetic import random_profiles
+    from engine.bench.synthetic import random_profiles
 
     rules = write_rules(tmp_path, [
         {"id": "treaty", "group": "g", "when": TREATY, "points": {"deterrence": 1}},

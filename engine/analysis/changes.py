@@ -11,18 +11,18 @@ from typing import Any, Mapping
 
 from pydantic import ValidationError
 
-from .errors import LoadError, LoadErrors
-from .loader import translate
-from .profile import Profile
-from .schema import field_specs, suggest
-from .yamlsource import Document
+from ..errors import LoadError, LoadErrors
+from ..loader import translate
+from ..profile import Profile
+from ..fields import field_specs, suggest
+from ..yamlsource import Document
 
 WHAT_IF_NOTE = "hypothetical value (what-if), not a record"
 
 
 def parse_assignment(text: str, origin: str = "--set") -> tuple[str, Any]:
     """``FIELD=VALUE`` with VALUE read as YAML would read it (true, 40, waived)."""
-    from .yamlsource import load_document
+    from ..yamlsource import load_document
 
     field, sep, raw = text.partition("=")
     if not sep or not field.strip():

@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 from .results import BatchResult, Contribution, Match, ProfileResult, ScoreResult
 from .rules import Rule, RuleSet
-from .schema import show_value
+from .fields import show_value
 from .trace import RuleFired, RuleNotFired, Trace
 
 WIDTH = 88

@@ -11,8 +11,8 @@ import datetime as dt
 import random
 from typing import Any, Iterator
 
-from .profile import Profile
-from .schema import FieldSpec, field_specs
+from ..profile import Profile
+from ..fields import FieldSpec, field_specs
 
 
 def _value(rng: random.Random, spec: FieldSpec) -> Any:

@@ -23,14 +23,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .api import Engine
+from ..api import Engine
 from .changes import apply_changes
-from .conditions import Condition, comparisons, fields_of
-from .errors import InputError
-from .evaluator import ReferenceEvaluator
-from .profile import Profile
-from .rules import RuleSet, ScoreDef
-from .schema import FieldSpec, field_specs, flatten, show_value
+from ..conditions import Condition, comparisons, fields_of
+from ..errors import InputError
+from ..evaluator import ReferenceEvaluator
+from ..profile import Profile
+from ..rules import RuleSet, ScoreDef
+from ..fields import FieldSpec, field_specs, flatten, show_value
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 _TARGET = re.compile(r"^\s*([a-z_-]+)\s*(<=|>=|<|>)\s*([a-z0-9-]+)\s*$")
@@ -243,7 +243,7 @@ def search(
 
 
 def result_text(r: CounterfactualResult) -> str:
-    from .explain import join_lines
+    from ..render import join_lines
 
     lines = [f"{r.profile}: {r.measure} is {r.score} ({r.band}); target {r.target}"]
     if r.already_met:

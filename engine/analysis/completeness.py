@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .loader import LoadedProfile
-from .results import _Out
-from .rules import RuleSet
-from .schema import flatten
+from ..loader import LoadedProfile
+from ..results import _Out
+from ..rules import RuleSet
+from ..fields import flatten
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +64,7 @@ def completeness_text(report: CompletenessReport, minimum: float | None = None) 
         flag = "" if minimum is None or p.share >= minimum else " *"
         rows.append([p.profile, p.read, p.known, f"{p.share:.0%}{flag}", len(p.unknown),
                      silent or "-"])
-    from .explain import safe_cells
+    from ..render import safe_cells
 
     text = tabulate(safe_cells(rows),
                     ["profile", "read", "known", "share", "unknown", "unknown, no reason"],

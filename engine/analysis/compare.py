@@ -10,11 +10,11 @@ from typing import Any, Mapping
 
 from pydantic import BaseModel
 
-from .api import Engine
+from ..api import Engine
 from .changes import apply_changes
-from .profile import Profile
-from .results import ProfileResult, SourceOut
-from .schema import flatten, show_value
+from ..profile import Profile
+from ..results import ProfileResult, SourceOut
+from ..fields import flatten, show_value
 
 
 class FactChange(BaseModel):
@@ -94,7 +94,7 @@ def history(engine: Engine, profiles: list[Profile]) -> list[Comparison]:
 
 
 def comparison_text(c: Comparison) -> str:
-    from .explain import join_lines
+    from ..render import join_lines
 
     lines = [f"{c.before} -> {c.after}"]
     if c.facts:

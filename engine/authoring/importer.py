@@ -26,13 +26,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from .catalog import Catalog
-from .errors import LoadError, LoadErrors
-from .loader import describe_found, load_profile, load_profiles, parse_as
-from .profile import Confidence
-from .results import _Out
-from .schema import field_specs, show_value, suggest
-from .yamlsource import load_document, read_text
+from ..catalog import Catalog
+from ..errors import LoadError, LoadErrors
+from ..loader import describe_found, load_profile, load_profiles, parse_as
+from ..profile import Confidence
+from ..results import _Out
+from ..fields import field_specs, show_value, suggest
+from ..yamlsource import load_document, read_text
 
 IMPORTS_DIR = "imports"
 _DIGITS = re.compile(r"[0-9]+")  # str.isdigit also accepts superscripts, which int() refuses
@@ -336,7 +336,7 @@ def import_text(result: ImportResult) -> str:
     if result.changes:
         lines.append(f"{len(result.changes)} fact{'s' if len(result.changes) != 1 else ''} "
                      + ("changed" if result.written else "would change (dry run: nothing written)"))
-    from .explain import join_lines  # a table's path or code may carry control characters
+    from ..render import join_lines  # a table's path or code may carry control characters
 
     return join_lines(lines)
 

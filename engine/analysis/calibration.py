@@ -26,13 +26,13 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 
-from .api import Engine
+from ..api import Engine
 from .changes import apply_changes
-from .errors import LoadError, LoadErrors
-from .loader import LoadedProfile, parse_as
-from .rules import CALIBRATION_FILE
-from .schema import show_value
-from .yamlsource import load_document
+from ..errors import LoadError, LoadErrors
+from ..loader import LoadedProfile, parse_as
+from ..rules import CALIBRATION_FILE
+from ..fields import show_value
+from ..yamlsource import load_document
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
        "==": operator.eq, "!=": operator.ne}

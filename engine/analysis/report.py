@@ -11,11 +11,11 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from .analysis import history
-from .api import Engine
-from .explain import describe_match, safe_text
-from .loader import LoadedProfile
-from .results import ProfileResult
+from .compare import history
+from ..api import Engine
+from ..render import describe_match, safe_text
+from ..loader import LoadedProfile
+from ..results import ProfileResult
 from .sensitivity import SensitivityResult, analyse
 
 

@@ -12,11 +12,11 @@ import io
 from pathlib import Path
 from typing import Any
 
-from .catalog import Catalog
-from .errors import LoadError
-from .loader import is_key, load_profile
-from .rules import RuleSet
-from .schema import field_specs
+from ..catalog import Catalog
+from ..errors import LoadError
+from ..loader import is_key, load_profile
+from ..rules import RuleSet
+from ..fields import field_specs
 
 TEMPLATE_REASON = "not yet researched (new profile from the template)"
 

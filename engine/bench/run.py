@@ -28,9 +28,9 @@ import sys
 import time
 from typing import Any, Callable, Iterable
 
-from .api import CHUNK, Engine, bundled_dir
-from .errors import GroupViolation
-from .schema import flatten
+from ..api import CHUNK, Engine, bundled_dir
+from ..errors import GroupViolation
+from ..fields import flatten
 from .synthetic import random_profiles
 
 SEED = 20221
@@ -57,8 +57,8 @@ class RawDurable:
     def __init__(self, engine: Engine, facts: list[dict[str, Any]]) -> None:
         import copy
 
-        from .compiler import compile_ruleset
-        from .evaluator import _quiet_host
+        from ..compiler import compile_ruleset
+        from ..evaluator import _quiet_host
 
         self.host = _quiet_host()
         self.name = f"bench-raw-{os.getpid()}"
@@ -116,7 +116,7 @@ def durable_rounds(engine: Engine, profiles: list[Any], facts: list[dict[str, An
 
 
 def reference_rate(engine: Engine, facts: list[dict[str, Any]]) -> float:
-    from .evaluator import ReferenceEvaluator
+    from ..evaluator import ReferenceEvaluator
 
     ref = ReferenceEvaluator(engine.ruleset)
     points = {r.id: r.points for r in engine.ruleset.rules}
@@ -133,7 +133,7 @@ def reference_rate(engine: Engine, facts: list[dict[str, Any]]) -> float:
 def peak_rss_mb(n: int) -> float:
     """Peak RSS of a fresh process that scores n generated profiles one at a time."""
     out = subprocess.run(
-        [sys.executable, "-m", "engine.bench", "--rss-child", str(n)],
+        [sys.executable, "-m", "engine.bench.run", "--rss-child", str(n)],
         capture_output=True, text=True, check=True,
     )
     return float(out.stdout.strip())
@@ -151,7 +151,7 @@ def _rss_child(n: int) -> None:
 
 
 def run(n: int = 2000, rss_n: int | None = None, draws: int = 10_000) -> dict[str, Any]:
-    from .sensitivity import analyse
+    from ..analysis.sensitivity import analyse
 
     profiles = list(random_profiles(n, seed=SEED))
     facts = [flatten(p) for p in profiles]
@@ -205,7 +205,7 @@ def main(argv: Iterable[str]) -> None:
     if args[:1] == ["--rss-child"]:
         _rss_child(int(args[1]))
         return
-    raise SystemExit("usage: python -m engine.bench --rss-child N (use 'latticework bench')")
+    raise SystemExit("usage: python -m engine.bench.run --rss-child N (use 'latticework bench')")
 
 
 if __name__ == "__main__":

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
-from .conditions import All, AnyOf, Cmp, Condition, fields_of
-from .rules import Monotone, Rule, RuleSet, ScoreDef
-from .schema import FieldSpec, field_specs, show_value
+from ..conditions import All, AnyOf, Cmp, Condition, fields_of
+from ..rules import Monotone, Rule, RuleSet, ScoreDef
+from ..fields import FieldSpec, field_specs, show_value
 
 
 @dataclass(frozen=True)
@@ -243,7 +243,7 @@ class Checker:
         only rules together overflow (the 64 matches of the stack among them) are kept by
         running the rules as several durable_rules rulesets (``compiler.split_rulesets``).
         """
-        from .compiler import rule_limits
+        from ..compiler import rule_limits
 
         return [Finding(p.code, r.file, r.line,
                         f"rule '{r.id}' cannot run in durable_rules: {p.detail}; at most "
@@ -435,7 +435,7 @@ def check_rules(ruleset: RuleSet) -> list[Finding]:
 
 def firing_report(ruleset: RuleSet) -> str:
     """How many rules fire together at most (proved), against durable_rules' matching stack."""
-    from .compiler import MAX_PENDING, compile_ruleset, split_rulesets
+    from ..compiler import MAX_PENDING, compile_ruleset, split_rulesets
 
     most, _ = Checker(ruleset).co_firing()
     try:

@@ -22,10 +22,10 @@ from typing import Any, Callable, Iterable
 
 from pydantic import BaseModel
 
-from .api import Engine
-from .evaluator import ReferenceEvaluator
-from .profile import Confidence, Profile
-from .schema import field_specs, flatten
+from ..api import Engine
+from ..evaluator import ReferenceEvaluator
+from ..profile import Confidence, Profile
+from ..fields import field_specs, flatten
 
 TOP_ASSUMPTIONS = 20
 
@@ -270,7 +270,7 @@ def _one_at_a_time(profiles, options, fired, points, targets, baseline, firing_r
 def result_text(r: SensitivityResult) -> str:
     from tabulate import tabulate
 
-    from .explain import safe_cells
+    from ..render import safe_cells
 
     rows = []
     for p in r.partners:
@@ -290,7 +290,7 @@ def result_text(r: SensitivityResult) -> str:
     text = head + tabulate(safe_cells(rows), headers, tablefmt="simple",
                            disable_numparse=True) + "\n"
     if r.assumptions:
-        from .schema import show_value
+        from ..fields import show_value
 
         arows = [[a.profile, a.field, f"{show_value(a.value)} -> {show_value(a.alternative)}",
                   f"{a.deterrence:+d} ({a.deterrence_rank:+d})",
