@@ -2,7 +2,7 @@
 
     from engine import Engine
     engine = Engine.load()                     # the bundled rules
-    result = engine.score("profiles/india-2022.yaml")
+    result = engine.score("india@2022")        # by key, or by a file's path
     result.deterrence.score, result.alignment_risk.band
 
 Nothing here prints; the CLI renders what these functions return.
@@ -136,8 +136,13 @@ class Engine:
         result = self._scorer.score(t)
         return result, t.with_events(self._scorer.bounding(result))
 
-    def score(self, profile: Profile | str | Path) -> ProfileResult:
+    def score(self, profile: Profile | str | Path,
+              profiles_dir: str | Path | None = None) -> ProfileResult:
+        """Score a Profile, a profile named by key (``"india@2022"``, looked up in
+        ``profiles_dir``, default the bundled profiles) or a profile file's path."""
         self._require_open()
+        if isinstance(profile, (str, os.PathLike)):
+            profile = self.find_profile(profile, profiles_dir).profile
         return self._scorer.score(self._traced(profile, full=False))
 
     def _traced(self, profile: Profile | str | Path, full: bool) -> Trace:
@@ -160,6 +165,10 @@ class Engine:
         self, profiles_dir: str | Path | None = None
     ) -> tuple[list[LoadedProfile], list[LoadError]]:
         return load_profiles(profiles_dir or bundled_dir("profiles"), self.ruleset.catalog)
+
+    def profile_files(self, profiles_dir: str | Path | None = None) -> list[Path]:
+        """The profile files of a directory (default: the bundled profiles), sorted."""
+        return profile_files(Path(profiles_dir or bundled_dir("profiles")))
 
     def find_profile(
         self, key_or_file: str | Path, profiles_dir: str | Path | None = None

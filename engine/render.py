@@ -12,11 +12,13 @@ import io
 import json
 import re
 import textwrap
-from typing import Any, Iterable
+import unicodedata
+from typing import Any, Callable, Iterable, Sequence
 
 from .results import BatchResult, Contribution, Match, ProfileResult, ScoreResult
 from .rules import Rule, RuleSet
-from .fields import show_value
+from .errors import InputError
+from .fields import show_value, suggest
 from .trace import RuleFired, RuleNotFired, Trace
 
 WIDTH = 88
@@ -50,10 +52,16 @@ def safe_text(text: str) -> str:
     return _UNSAFE.sub(_escape, text)
 
 
+class _Painted(str):
+    """A line already made safe, that may carry our own colour codes: ``join_lines``
+    leaves it as it is."""
+
+
 def join_lines(lines: Iterable[str]) -> str:
     """Lines as one text ending in a newline, each line made safe on its own: a newline
     inside a line came from a file and must not start a line of its own."""
-    return "\n".join(safe_text(line) for line in lines) + "\n"
+    return "\n".join(line if isinstance(line, _Painted) else safe_text(line)
+                     for line in lines) + "\n"
 
 
 def safe_cells(rows: Iterable[Iterable[Any]], markdown: bool = False) -> list[list[Any]]:
@@ -84,9 +92,9 @@ def safe_json(text: str) -> str:
 
 def describe_match(m: Match) -> str:
     """One matched fact in words: the profile's value, the rule's test, how firm the fact is."""
-    if m.op == "is unknown":
+    if m.op == "is unknown" and m.value is None:
         text = f"{m.field} is unknown"
-    elif m.op == "is known":
+    elif m.op == "is known" and m.value is not None:
         text = f"{m.field} = {show_value(m.value)} (known)"
     elif m.op == "=":
         text = f"{m.field} = {show_value(m.value)}"
@@ -95,7 +103,7 @@ def describe_match(m: Match) -> str:
     provenance = [p for p in (m.confidence, m.source) if p]
     if provenance:
         text += f"  [{'; '.join(provenance)}]"
-    elif m.op != "is unknown":
+    elif m.value is not None:
         text += "  [no source given]"
     return text
 
@@ -115,8 +123,11 @@ def _wrap(text: str, indent: str, lead: str = "") -> list[str]:
     )
 
 
-def _score_text(title: str, s: ScoreResult, detail: bool = True) -> list[str]:
-    lines = [f"{title}: {s.score} ({s.band})"]
+def _score_text(title: str, s: ScoreResult, detail: bool = True,
+                paint: Callable[[str], str] | None = None) -> list[str]:
+    head = f"{title}: {s.score} ({s.band})"
+    lines = [_Painted(f"{safe_text(title)}: {s.score} ({paint(safe_text(s.band))})")
+             if paint else head]
     lines.append(f"  base {s.base}")
     for c in s.contributions:
         lines.append(f"  {_points(c.points):>4}  {c.rule}: {c.title}")
@@ -136,14 +147,15 @@ def _score_text(title: str, s: ScoreResult, detail: bool = True) -> list[str]:
     return lines
 
 
-def result_text(r: ProfileResult, ruleset: RuleSet) -> str:
+def result_text(r: ProfileResult, ruleset: RuleSet, color: bool = False) -> str:
     lines = [
         f"{r.name} ({r.profile}, as of {r.as_of.isoformat()})",
         f"rule set {ruleset.digest}, {len(ruleset.rules)} rules",
         "",
     ]
     for name in ("deterrence", "alignment_risk"):
-        lines.extend(_score_text(TITLES[name], r.target(name)))
+        paint = band_painter(ruleset, name, color) if color else None
+        lines.extend(_score_text(TITLES[name], r.target(name), paint=paint))
         lines.append("")
     lines.append("Dimensions")
     for name, s in r.dimensions.items():
@@ -176,6 +188,16 @@ def result_markdown(r: ProfileResult, ruleset: RuleSet) -> str:
     return join_lines(out)
 
 
+def result(r: ProfileResult, ruleset: RuleSet, fmt: str, color: bool = False) -> str:
+    """One profile's scores and explanation as ``score --format`` prints them; ``color``
+    paints the headline bands of the text."""
+    if fmt == "json":
+        return result_json(r)
+    if fmt == "markdown":
+        return result_markdown(r, ruleset)
+    return result_text(r, ruleset, color)
+
+
 def _md(text: str) -> str:
     return text.replace("|", "\\|")
 
@@ -202,21 +224,206 @@ def batch_rows(b: BatchResult, ruleset: RuleSet) -> tuple[list[str], list[list[A
     return headers, rows
 
 
-def batch_table(b: BatchResult, ruleset: RuleSet, fmt: str) -> str:
+def batch_table(b: BatchResult, ruleset: RuleSet, fmt: str, width: int | None = None,
+                columns: Sequence[str] | None = None, color: bool = False) -> str:
+    """The ranking as ``batch`` prints it. In a table, ``columns`` (names from
+    ``batch_columns``) chooses the columns; else, with a ``width``, the dimension columns
+    and then the name are left out from the right until every line fits, and a note says
+    so; with neither, every column (``--wide``). A Markdown table is a document, not a
+    screen: it holds every column unless ``columns`` chooses. ``color`` paints the two
+    headline bands."""
     from tabulate import tabulate  # imported where used: the CLI starts faster without it
 
-    headers, rows = batch_rows(b, ruleset)
     if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(headers)
-        writer.writerows([csv_cell(c) for c in row] for row in rows)
-        return buf.getvalue()
-    style = "github" if fmt == "markdown" else "simple"
-    short = [h.replace("_", " ") for h in headers]
-    head = f"Ranking {b.selection.describe()}\n\n" if b.selection else ""
-    cells = safe_cells(rows, markdown=fmt == "markdown")
-    return head + tabulate(cells, short, tablefmt=style, disable_numparse=True) + "\n"
+        from .export import batch_csv
+
+        return batch_csv(b, ruleset)
+    names = batch_columns(ruleset)
+    dims = list(ruleset.dimensions)
+    rows = [[i, r.profile, r.name, r.deterrence.score, r.deterrence.band,
+             r.alignment_risk.score, r.alignment_risk.band, *(r.dimensions[d].score for d in dims)]
+            for i, r in enumerate(b.results, 1)]
+    head = f"Ranking {b.selection.describe()}" if b.selection else ""
+    if fmt == "markdown":
+        keep = [names.index(c) for c in columns] if columns else list(range(len(names)))
+        short = ["#" if names[i] == "rank" else names[i].replace("_", " ") for i in keep]
+        cells = safe_cells([[row[i] for i in keep] for row in rows], markdown=True)
+        table = tabulate(cells, short, tablefmt="github", disable_numparse=True)
+        return (head + "\n\n" if head else "") + table + "\n"
+    labels = ["#", "profile", "name", "deterrence", "deterrence\nband", "alignment\nrisk",
+              "alignment\nrisk band", *(_two_lines(ruleset.dimensions[d].title) for d in dims)]
+    numeric = {0, 3, 5, *range(7, len(names))}
+    cells = safe_cells(rows)
+    left_out: list[str] = []
+    if columns:
+        keep = [names.index(c) for c in columns]
+    else:
+        keep = list(range(len(names)))
+        # what a reader needs first stays; the dimensions, then the name, give way
+        for i in [*range(len(names) - 1, 6, -1), 2] if width is not None else []:
+            if _grid_width(labels, cells, keep) <= width:
+                break
+            keep.remove(i)
+            left_out.insert(0, names[i])
+    lines = _wrap_plain(head, width) if head else []
+    if left_out:
+        n = len(left_out)
+        lines += _wrap_plain(f"({n} column{'s' if n != 1 else ''} left out to fit {width} "
+                             f"columns: {', '.join(left_out)}; --wide shows every column, "
+                             "--columns chooses)", width)
+    if lines:
+        lines.append("")
+    paint = {4: band_painter(ruleset, "deterrence", color),
+             6: band_painter(ruleset, "alignment_risk", color)}
+    lines += _grid([labels[i] for i in keep], [[row[i] for i in keep] for row in cells],
+                   right={k for k, i in enumerate(keep) if i in numeric},
+                   paint={k: paint[i] for k, i in enumerate(keep) if i in paint})
+    return "\n".join(lines) + "\n"
+
+
+def batch_columns(ruleset: RuleSet) -> list[str]:
+    """The names ``batch --columns`` takes, in table order: the CSV's column names, with
+    ``rank`` for ``#``."""
+    return ["rank", "profile", "name", "deterrence", "deterrence_band", "alignment_risk",
+            "alignment_risk_band", *ruleset.dimensions]
+
+
+def choose_columns(text: str, known: Sequence[str]) -> list[str]:
+    """``--columns a,b,c`` as column names: hyphens read as underscores, each name once;
+    an unknown name is an input error that suggests the nearest."""
+    chosen: list[str] = []
+    for raw in text.split(","):
+        name = raw.strip().lower().replace("-", "_")
+        if not name:
+            continue
+        if name not in known:
+            close = suggest(name, known)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise InputError(f"--columns: no column named '{raw.strip()}'{hint} "
+                             f"(the columns: {', '.join(known)})")
+        if name not in chosen:
+            chosen.append(name)
+    if not chosen:
+        raise InputError(f"--columns: name at least one column (the columns: {', '.join(known)})")
+    return chosen
+
+
+# Band colours run from bad to good, so that a colour means the same in both scores:
+# a high risk band is red like a low deterrence band.
+_BAD_TO_GOOD = (("red", True), ("red", False), ("yellow", False), ("green", False),
+                ("green", True))
+# +1: a higher band is better; -1: worse. The dimensions are left plain: whether more of
+# one is good depends on the reading.
+_DIRECTION = {"deterrence": 1, "alignment_risk": -1}
+
+
+def band_painter(ruleset: RuleSet, target: str, color: bool) -> Callable[[str], str]:
+    """How to show one target's band: in its colour on a terminal, else as it is. The text
+    must already be safe (``safe_text``): the colour codes are added after."""
+    direction = _DIRECTION.get(target)
+    if not color or direction is None:
+        return lambda text: text
+    import click
+
+    styles = dict(zip(ruleset.targets[target].bands, _BAD_TO_GOOD[::direction]))
+
+    def paint(text: str) -> str:
+        if text not in styles:
+            return text
+        fg, bold = styles[text]
+        return click.style(text, fg=fg, bold=bold)
+
+    return paint
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def display_width(text: str) -> int:
+    """Columns a text takes on a terminal: colour codes none, wide characters two,
+    combining marks none."""
+    return sum(0 if unicodedata.combining(ch) else
+               2 if unicodedata.east_asian_width(ch) in "WF" else 1
+               for ch in _ANSI.sub("", text))
+
+
+def _two_lines(title: str) -> str:
+    """A header of several words as two lines split near the middle: a narrower column."""
+    words = title.lower().split()
+    if len(words) < 2:
+        return title.lower()
+    k = min(range(1, len(words)),
+            key=lambda k: max(len(" ".join(words[:k])), len(" ".join(words[k:]))))
+    return " ".join(words[:k]) + "\n" + " ".join(words[k:])
+
+
+def _wrap_plain(text: str, width: int | None) -> list[str]:
+    return textwrap.wrap(text, width, break_on_hyphens=False) if width else [text]
+
+
+def _grid_width(labels: Sequence[str], rows: Sequence[Sequence[Any]],
+                keep: Sequence[int]) -> int:
+    return max(display_width(line) for line in _grid(
+        [labels[i] for i in keep], [[row[i] for i in keep] for row in rows]))
+
+
+def _grid(headers: Sequence[str], rows: Sequence[Sequence[Any]],
+          right: Iterable[int] = (), paint: dict[int, Callable[[str], str]] | None = None,
+          ) -> list[str]:
+    """A plain table: the headers (a newline splits one over lines, aligned at the bottom),
+    a rule of dashes, the rows; columns two spaces apart, those of ``right`` aligned
+    right, the cells of ``paint`` coloured once the widths are taken. Cells must be safe."""
+    right, paint = set(right), paint or {}
+    texts = [[str(c) for c in row] for row in rows]
+    heads = [h.split("\n") for h in headers]
+    depth = max((len(h) for h in heads), default=1)
+    heads = [[""] * (depth - len(h)) + h for h in heads]
+    widths = [max([display_width(x) for x in heads[k]] + [display_width(r[k]) for r in texts])
+              for k in range(len(headers))]
+
+    def line(cells: Sequence[str], painted: bool) -> str:
+        out = []
+        for k, cell in enumerate(cells):
+            pad = " " * (widths[k] - display_width(cell))
+            if painted and k in paint:
+                cell = paint[k](cell)
+            out.append(pad + cell if k in right else cell + pad)
+        return "  ".join(out).rstrip()
+
+    lines = [line([h[d] for h in heads], False) for d in range(depth)]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += [line(r, True) for r in texts]
+    return lines
+
+
+def _fit(headers: Sequence[str], rows: Sequence[Sequence[Any]], width: int | None,
+         give_way: Sequence[int], shrink: int | None = None,
+         ) -> tuple[list[str], list[list[Any]]]:
+    """Columns left out in the order ``give_way`` names them until the table fits
+    ``width``; then, if that is not enough, the ``shrink`` column cut short."""
+    keep = list(range(len(headers)))
+    rows = [list(r) for r in rows]
+    if width is not None:
+        for i in give_way:
+            if _grid_width(headers, rows, keep) <= width:
+                break
+            keep.remove(i)
+        over = _grid_width(headers, rows, keep) - width
+        if over > 0 and shrink in keep:
+            longest = max(display_width(str(r[shrink])) for r in rows)
+            room = max(longest - over, display_width(headers[shrink]), 8)
+            for r in rows:
+                r[shrink] = _cut(str(r[shrink]), room)
+    return [headers[i] for i in keep], [[r[i] for i in keep] for r in rows]
+
+
+def _cut(text: str, room: int) -> str:
+    """A text cut to ``room`` columns, an ellipsis marking the cut."""
+    if display_width(text) <= room:
+        return text
+    while text and display_width(text) > room - 1:
+        text = text[:-1]
+    return text.rstrip() + "…"
 
 
 def errors_text(errors: Iterable[Any], verb: str = "scored") -> str:
@@ -227,24 +434,131 @@ def errors_text(errors: Iterable[Any], verb: str = "scored") -> str:
     return join_lines(lines)
 
 
-def trace_text(t: Trace, result: ProfileResult, show_all: bool) -> str:
-    """The evaluation, rule by rule: what fired on which facts and, with --all, what did not."""
-    lines = [f"{result.name} ({result.profile}): {len(t.fired)} of "
-             f"{len(t.fired) + len(t.not_fired)} rules fired ({t.evaluator} evaluator)", ""]
+def target_name(result: ProfileResult, name: str) -> str:
+    """A score or dimension as ``explain --dimension`` names it (hyphens read as
+    underscores); an unknown name is an input error that suggests the nearest."""
+    known = ["deterrence", "alignment_risk", *result.dimensions]
+    wanted = name.strip().lower().replace("-", "_")
+    if wanted in known:
+        return wanted
+    close = suggest(wanted, known)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise InputError(f"--dimension: no score or dimension named '{name}'{hint} "
+                     f"(they are: {', '.join(known)})")
+
+
+def explain_entries(t: Trace, show_all: bool, fails: bool = False,
+                    target: str | None = None) -> list[tuple[Rule, bool, tuple[Match, ...]]]:
+    """The rules an explanation shows, in rule order, each with whether it fired and its
+    facts: those it matched, or, for a rule that did not fire, those that kept it from
+    firing. Fired rules by default; ``show_all`` adds the others; ``fails`` keeps only the
+    others; ``target`` keeps the rules that give points to that score or dimension."""
+    entries = []
     for event in t.events:
-        if isinstance(event, RuleFired):
-            lines.append(f"FIRED  {_rule_head(event.rule)}")
-            lines += [f"         fact: {describe_match(m)}" for m in event.matches]
-        elif isinstance(event, RuleNotFired) and show_all:
-            lines.append(f"no     {_rule_head(event.rule)}")
-            lines += [f"         unmet: {describe_match(m)}" for m in t.unmet(event)]
+        if not isinstance(event, (RuleFired, RuleNotFired)):
+            continue
+        if target is not None and all(name != target for name, _ in event.rule.points):
+            continue
+        if isinstance(event, RuleFired) and not fails:
+            entries.append((event.rule, True, event.matches))
+        elif isinstance(event, RuleNotFired) and (show_all or fails):
+            entries.append((event.rule, False, t.unmet(event)))
+    return entries
+
+
+def _explain_targets(result: ProfileResult, target: str | None) -> list[str]:
+    return [target] if target else ["deterrence", "alignment_risk", *result.dimensions]
+
+
+def _selection_note(fails: bool, target: str | None) -> str:
+    if not fails and not target:
+        return ""
+    scoring = f" scoring {target}" if target else ""
+    return f"showing: the rules{scoring}" + (" that did not fire, and why" if fails else "")
+
+
+def trace_text(t: Trace, result: ProfileResult, show_all: bool, fails: bool = False,
+               target: str | None = None, ruleset: RuleSet | None = None,
+               color: bool = False) -> str:
+    """The evaluation, rule by rule: what fired on which facts and, with ``show_all``, what
+    did not (see ``explain_entries`` for ``fails`` and ``target``). With ``color`` and the
+    ``ruleset``, the headline bands are painted."""
+    lines = [f"{result.name} ({result.profile}): {len(t.fired)} of "
+             f"{len(t.fired) + len(t.not_fired)} rules fired ({t.evaluator} evaluator)"]
+    if note := _selection_note(fails, target):
+        lines.append(note)
     lines.append("")
-    for target in ("deterrence", "alignment_risk", *result.dimensions):
-        s = result.target(target)
+    for rule, fired, facts in explain_entries(t, show_all, fails, target):
+        lines.append(f"{'FIRED ' if fired else 'no    '} {_rule_head(rule)}")
+        label = "fact" if fired else "unmet"
+        lines += [f"         {label}: {describe_match(m)}" for m in facts]
+    lines.append("")
+    for name in _explain_targets(result, target):
+        s = result.target(name)
         parts = " ".join(_points(c.points) for c in s.contributions) or "(no rule)"
         adj = f" = raw {s.raw}, bounded {_points(s.adjustment)}" if s.adjustment else ""
-        lines.append(f"{target}: {s.base} {parts}{adj} = {s.score} ({s.band})")
+        line = f"{name}: {s.base} {parts}{adj} = {s.score} ({s.band})"
+        if color and ruleset is not None and name in _DIRECTION:
+            paint = band_painter(ruleset, name, color)
+            line = _Painted(safe_text(line[:-len(s.band) - 1]) + paint(safe_text(s.band)) + ")")
+        lines.append(line)
     return join_lines(lines)
+
+
+def trace_markdown(t: Trace, result: ProfileResult, show_all: bool, fails: bool = False,
+                   target: str | None = None) -> str:
+    """``trace_text`` as Markdown: one table of rules, one of scores."""
+    out = [f"# {_md(result.name)} ({result.profile}): explanation", "",
+           f"{len(t.fired)} of {len(t.fired) + len(t.not_fired)} rules fired "
+           f"({t.evaluator} evaluator).", ""]
+    if note := _selection_note(fails, target):
+        out += [note[0].upper() + note[1:] + ".", ""]
+    out += ["| rule | fired | points | facts |", "|---|---|---|---|"]
+    for rule, fired, facts in explain_entries(t, show_all, fails, target):
+        label = "" if fired else "unmet: "
+        shown = "<br>".join(label + _md(describe_match(m)) for m in facts)
+        pts = ", ".join(f"{name} {_points(p)}" for name, p in rule.points)
+        out.append(f"| **{rule.id}**: {_md(rule.title)} | {'yes' if fired else 'no'} "
+                   f"| {pts} | {shown} |")
+    out += ["", "| score | base | points | adjustment | value | band |",
+            "|---|---:|---|---:|---:|---|"]
+    for name in _explain_targets(result, target):
+        s = result.target(name)
+        parts = " ".join(_points(c.points) for c in s.contributions)
+        out.append(f"| {name} | {s.base} | {parts} | {_points(s.adjustment)} | {s.score} "
+                   f"| {s.band} |")
+    return join_lines(out)
+
+
+def trace_json(t: Trace, result: ProfileResult, show_all: bool, fails: bool = False,
+               target: str | None = None) -> str:
+    """``trace_text`` as JSON: the rules shown, each with its facts, and the scores."""
+    rules = [{"rule": rule.id, "title": rule.title, "fired": fired,
+              "points": dict(rule.points),
+              "facts" if fired else "unmet": [m.model_dump(mode="json") for m in facts]}
+             for rule, fired, facts in explain_entries(t, show_all, fails, target)]
+    scores = {}
+    for name in _explain_targets(result, target):
+        s = result.target(name)
+        scores[name] = {"base": s.base, "points": [{"rule": c.rule, "points": c.points}
+                                                   for c in s.contributions],
+                        "raw": s.raw, "adjustment": s.adjustment, "score": s.score,
+                        "band": s.band}
+    data = {"profile": result.profile, "name": result.name,
+            "as_of": result.as_of.isoformat(), "evaluator": t.evaluator,
+            "rules_fired": len(t.fired), "rules_total": len(t.fired) + len(t.not_fired),
+            "shown": {"not_fired": show_all or fails, "fired": not fails, "target": target},
+            "rules": rules, "scores": scores}
+    return safe_json(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
+
+
+def profiles_table(loaded: Iterable[Any], width: int | None = None) -> str:
+    """The profiles, one a line; with a ``width``, the file and then the name give way."""
+    rows = [[lp.profile.key, lp.profile.name, lp.profile.as_of.isoformat(),
+             lp.profile.commitment.tier.value.value, lp.file] for lp in loaded]
+    headers, cells = _fit(["key", "name", "as of", "commitment", "file"], safe_cells(rows),
+                          width, give_way=[4, 1])
+    return "\n".join(_grid(headers, cells)) + "\n"
 
 
 def _rule_head(rule: Rule) -> str:
@@ -252,7 +566,9 @@ def _rule_head(rule: Rule) -> str:
     return f"{rule.id} [{pts}]"
 
 
-def rules_table(ruleset: RuleSet, fmt: str) -> str:
+def rules_table(ruleset: RuleSet, fmt: str, width: int | None = None) -> str:
+    """The rules as ``rules list`` prints them; in a table with a ``width``, the group and
+    the source give way and the title is cut short, so that every line fits."""
     from tabulate import tabulate
 
     rows = [[r.id, r.dimension, ", ".join(f"{t} {_points(p)}" for t, p in r.points),
@@ -263,6 +579,7 @@ def rules_table(ruleset: RuleSet, fmt: str) -> str:
         return safe_json(json.dumps(
             [r.canonical() | {"file": r.file, "line": r.line} for r in ruleset.rules],
             indent=2, ensure_ascii=False)) + "\n"
-    markdown = fmt == "markdown"
-    return tabulate(safe_cells(rows, markdown), headers,
-                    tablefmt="github" if markdown else "simple") + "\n"
+    if fmt == "markdown":
+        return tabulate(safe_cells(rows, True), headers, tablefmt="github") + "\n"
+    headers, cells = _fit(headers, safe_cells(rows), width, give_way=[3, 4], shrink=5)
+    return "\n".join(_grid(headers, cells)) + "\n"

@@ -18,7 +18,9 @@ def run(*args: str):
 
 
 def walk(group: click.Group, prefix: tuple[str, ...] = ()):
-    for name, cmd in sorted(group.commands.items()):
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
         yield prefix + (name,), cmd
         if isinstance(cmd, click.Group):
             yield from walk(cmd, prefix + (name,))
@@ -33,6 +35,30 @@ def test_every_command_has_help():
         result = run(*path, "--help")
         assert result.exit_code == 0, path
         assert "Usage:" in result.output
+
+
+def test_the_listed_summaries_are_the_commands_own():
+    """--help lists commands without importing them; the summaries it lists must not drift
+    from the commands' docstrings."""
+    from engine.cli import COMMANDS
+
+    ctx = click.Context(main)
+    for name, (_, _, summary) in COMMANDS.items():
+        cmd = main.get_command(ctx, name)
+        assert cmd is not None and cmd.name == name, name
+        assert " ".join(cmd.help.split()).startswith(summary), name
+
+
+def test_help_imports_no_command_module():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom engine.cli import main\ntry:\n    main(['--help'])\n"
+            "except SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith('engine.') or m in "
+            "('pydantic', 'durable', 'ruamel.yaml')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "['engine.cli']"
 
 
 def some_key() -> str:

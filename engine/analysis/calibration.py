@@ -181,3 +181,28 @@ def run_calibration(
 
 
 __all__ = ["load_calibration", "run_calibration", "CALIBRATION_FILE"]
+
+
+def calibrate(engine: Engine, calibration_file: str | Path | None = None,
+              profiles_dir: str | Path | None = None) -> list[JudgmentOutcome]:
+    """Every judgment of the calibration file (default: the rule set's) against the scores."""
+    path = calibration_file or Path(engine.ruleset.directory) / CALIBRATION_FILE
+    return run_calibration(engine, load_calibration(path, engine), profiles_dir)
+
+
+def calibration_text(outcomes: list[JudgmentOutcome]) -> str:
+    from ..render import join_lines
+
+    lines = []
+    for o in outcomes:
+        lines.append(f"{'holds ' if o.holds else 'FAILS '} {o.id}: {o.claim} [{o.source}]")
+        lines += [f"        {'ok  ' if c.holds else 'NOT '} {c.text}" for c in o.checks]
+    held = sum(o.holds for o in outcomes)
+    lines.append(f"{held} of {len(outcomes)} judgments hold")
+    return join_lines(lines)
+
+
+def calibration_json(outcomes: list[JudgmentOutcome]) -> str:
+    import json
+
+    return json.dumps([o.model_dump() for o in outcomes], indent=2, ensure_ascii=False) + "\n"

@@ -457,3 +457,29 @@ def coverage(ruleset: RuleSet, fired_sets: list[frozenset[str]]) -> list[tuple[s
         for rid in fired:
             counts[rid] += 1
     return list(counts.items())
+
+
+def check_text(ruleset: RuleSet, findings: list[Finding]) -> str:
+    """The findings, the co-firing bound and a closing count, as ``rules check`` prints them."""
+    lines = [f.text() for f in findings]
+    lines.append(firing_report(ruleset))
+    declared = sum(len(t.monotone) for t in ruleset.targets.values())
+    errors = sum(f.severity == "error" for f in findings)
+    lines.append(f"{len(ruleset.rules)} rules, {len(ruleset.groups)} groups, {declared} monotone "
+                 f"declarations checked: {errors} error{'s' if errors != 1 else ''}")
+    return "\n".join(lines) + "\n"
+
+
+def profile_coverage(engine: Any, loaded: list[Any]) -> list[tuple[str, int]]:
+    """How many of the loaded profiles fire each rule, in rule order."""
+    return coverage(engine.ruleset, [engine.fired(lp.profile) for lp in loaded])
+
+
+def coverage_text(counts: list[tuple[str, int]], n_profiles: int) -> str:
+    from tabulate import tabulate
+
+    never = [rid for rid, n in counts if n == 0]
+    text = tabulate([[rid, n] for rid, n in counts],
+                    ["rule", f"profiles fired (of {n_profiles})"], tablefmt="simple")
+    text += f"\n{len(counts) - len(never)} of {len(counts)} rules fire on some profile"
+    return text + (f"; never fired: {', '.join(never)}" if never else "") + "\n"

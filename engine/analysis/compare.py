@@ -116,3 +116,25 @@ def comparison_text(c: Comparison) -> str:
     if not (c.started or c.stopped):
         lines.append("  no rule started or stopped firing")
     return join_lines(lines)
+
+
+def country_history(engine: Engine, country: str,
+                    profiles_dir: Any = None) -> tuple[list[Profile], list[Comparison]]:
+    """A country's snapshots, oldest first, and each move between consecutive ones."""
+    from ..errors import UnknownProfileError
+    from ..fields import suggest
+
+    loaded, _ = engine.load_profiles(profiles_dir)
+    mine = sorted((lp.profile for lp in loaded if lp.profile.country == country),
+                  key=lambda p: p.as_of)
+    if not mine:
+        countries = sorted({lp.profile.country for lp in loaded})
+        raise UnknownProfileError(country, suggest(country, countries))
+    return mine, history(engine, mine)
+
+
+def history_text(country: str, snapshots: list[Profile], moves: list[Comparison]) -> str:
+    text = f"{country}: {' -> '.join(p.key for p in snapshots)}\n"
+    if not moves:
+        text += "only one snapshot: nothing to compare\n"
+    return text + "\n".join(comparison_text(c) for c in moves)

@@ -1,0 +1,55 @@
+"""Commands on the rules: list, check (the proofs), coverage over the profiles."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..analysis.checker import check_rules, check_text, coverage_text, profile_coverage
+from ..api import bundled_dir
+from ..render import rules_table
+from ..rules import load_ruleset
+from .common import (emit, exit_on_load_errors, handles_errors, open_engine, profiles_option,
+                     rules_option)
+
+
+@click.group()
+def rules() -> None:
+    """Inspect the rules."""
+
+
+@rules.command(name="list")
+@click.option("--format", "fmt", type=click.Choice(("table", "markdown", "json")),
+              default="table", show_default=True)
+@rules_option
+@handles_errors
+def rules_list(fmt: str, rules_dir: Path | None) -> None:
+    """List the rules: id, dimension, points, group, source."""
+    emit(rules_table(load_ruleset(rules_dir or bundled_dir("rules")), fmt), None)
+
+
+@rules.command(name="check")
+@rules_option
+@handles_errors
+def rules_check(rules_dir: Path | None) -> None:
+    """Prove what can be proved about the rules: dead, overlapping, masked, gaps, monotone."""
+    ruleset = load_ruleset(rules_dir or bundled_dir("rules"))
+    findings = check_rules(ruleset)
+    emit(check_text(ruleset, findings), None)
+    if any(f.severity == "error" for f in findings):
+        sys.exit(1)
+
+
+@rules.command(name="coverage")
+@rules_option
+@profiles_option
+@handles_errors
+def rules_coverage(rules_dir: Path | None, profiles_dir: Path | None) -> None:
+    """Which rules fire on the profiles, how often, and which never do."""
+    with open_engine(rules_dir, "reference") as engine:
+        loaded, errors = engine.load_profiles(profiles_dir)
+        counts = profile_coverage(engine, loaded)
+    emit(coverage_text(counts, len(loaded)), None)
+    exit_on_load_errors(errors)
