@@ -21,7 +21,7 @@ _EXPORTS = {
     "Profile": "profile",
     "Rule": "rules",
     "RuleSet": "rules",
-    "load_ruleset": "rules",
+    "load_ruleset": "rule_loader",
     "load_profile": "loader",
     "load_profiles": "loader",
     "ProfileResult": "results",
@@ -64,4 +64,5 @@ if TYPE_CHECKING:  # pragma: no cover
     from .loader import load_profile, load_profiles
     from .profile import Profile
     from .results import BatchResult, Contribution, Match, ProfileResult, ScoreResult
-    from .rules import Rule, RuleSet, load_ruleset
+    from .rule_loader import load_ruleset
+    from .rules import Rule, RuleSet

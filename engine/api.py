@@ -38,7 +38,8 @@ from .loader import (
 )
 from .profile import Profile
 from .results import BatchResult, ErrorOut, ProfileResult, RulesetInfo, Selection
-from .rules import RuleSet, load_ruleset
+from .rule_loader import load_ruleset
+from .rules import RuleSet
 from .fields import flatten, suggest
 from .scoring import Scorer
 from .trace import Trace, Tracer

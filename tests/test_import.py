@@ -14,7 +14,7 @@ from engine.cli import main
 from engine.errors import display_path
 from engine.authoring.importer import load_mapping
 from engine.loader import load_profile
-from engine.rules import load_ruleset
+from engine.rule_loader import load_ruleset
 
 HEADER = "country,iso3,year,troops_active_duty,dod_civilians\n"
 

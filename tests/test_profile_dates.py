@@ -12,7 +12,7 @@ from engine import bundled_dir
 from engine.cli import main
 from engine.errors import LoadErrors, display_path
 from engine.loader import load_profile
-from engine.rules import load_ruleset
+from engine.rule_loader import load_ruleset
 
 HEAD = """\
 country: testland

@@ -20,7 +20,8 @@ from ruamel.yaml import YAML
 from engine import Engine, GroupViolation, LoadError, LoadErrors, Profile, bundled_dir
 from engine.analysis.changes import apply_changes
 from engine.evaluator import ReferenceEvaluator
-from engine.rules import Monotone, load_ruleset
+from engine.rule_loader import load_ruleset
+from engine.rules import Monotone
 from engine.fields import flatten
 
 from . import yaml_writer

@@ -29,7 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_v
 from ..api import Engine
 from .changes import apply_changes
 from ..errors import LoadError, LoadErrors
-from ..loader import LoadedProfile, parse_as
+from ..loader import LoadedProfile
+from ..validation import parse_as
 from ..rules import CALIBRATION_FILE
 from ..fields import show_value
 from ..yamlsource import load_document

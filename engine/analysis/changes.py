@@ -12,7 +12,7 @@ from typing import Any, Mapping
 from pydantic import ValidationError
 
 from ..errors import LoadError, LoadErrors
-from ..loader import translate
+from ..validation import translate
 from ..profile import Profile
 from ..fields import field_specs, suggest
 from ..yamlsource import Document

@@ -28,7 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from ..catalog import Catalog
 from ..errors import LoadError, LoadErrors
-from ..loader import describe_found, load_profile, load_profiles, parse_as
+from ..loader import load_profile, load_profiles
+from ..validation import describe_found, parse_as
 from ..profile import Confidence
 from ..results import _Out
 from ..fields import field_specs, show_value, suggest

@@ -14,7 +14,7 @@ from ..authoring.importer import import_text, run_import
 from ..authoring.scaffold import write_new_profile
 from ..profile import Profile
 from ..render import profiles_table
-from ..rules import load_ruleset
+from ..rule_loader import load_ruleset
 from .common import (EDITION, Share, all_profiles, as_json, emit, exit_on_load_errors,
                      format_option, handles_errors, open_engine, profiles_option, rules_option)
 

@@ -10,7 +10,7 @@ import click
 from ..analysis.checker import check_rules, check_text, coverage_text, profile_coverage
 from ..api import bundled_dir
 from ..render import rules_table
-from ..rules import load_ruleset
+from ..rule_loader import load_ruleset
 from .common import (emit, exit_on_load_errors, handles_errors, open_engine, profiles_option,
                      rules_option)
 
