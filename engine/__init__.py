@@ -38,6 +38,8 @@ _EXPORTS = {
     "GroupViolation": "errors",
     "DurableEngineError": "errors",
     "EngineClosedError": "errors",
+    "EvaluatorsDisagree": "errors",
+    "ErrorCode": "errors",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -58,7 +60,8 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover
     from .api import Engine, bundled_dir, validate
-    from .errors import (DurableEngineError, EngineClosedError, EvaluationError,
+    from .errors import (DurableEngineError, EngineClosedError, ErrorCode, EvaluationError,
+                         EvaluatorsDisagree,
                          GroupViolation, InputError, LatticeworkError, LoadError, LoadErrors,
                          UnknownProfileError)
     from .loader import load_profile, load_profiles

@@ -19,6 +19,7 @@ from .errors import (
     DurableEngineError,
     EngineClosedError,
     EvaluationError,
+    EvaluatorsDisagree,
     GroupViolation,
     LoadError,
     LoadErrors,
@@ -122,7 +123,7 @@ class Engine:
         if self._check is not None:
             expected = self._check.fired(fact)
             if fired != expected:
-                raise DurableEngineError(
+                raise EvaluatorsDisagree(
                     f"{profile.key}: durable_rules fired {sorted(fired - expected)} "
                     f"and missed {sorted(expected - fired)} compared with the reference evaluator"
                 )
@@ -217,7 +218,7 @@ class Engine:
         errors: list[ErrorOut] = []
         for lp, out in zip(loaded, self.score_iter(lp.profile for lp in loaded)):
             if isinstance(out, GroupViolation):
-                errors.append(ErrorOut(source=lp.file, message=str(out), code=type(out).__name__))
+                errors.append(ErrorOut.of(out, lp.file))
             else:
                 results.append(out)
         return results, errors
@@ -309,7 +310,7 @@ def _load_and_score(engine: Engine, paths: list[Path]) -> tuple[list[ProfileResu
     """One chunk of a batch: every file's result or its own error record, never one
     file's problem for the whole chunk."""
     loaded, load_errors = load_files(paths, engine.ruleset.catalog)
-    errors = [ErrorOut(source=e.file, message=_located(e), code=e.code) for e in load_errors]
+    errors = [ErrorOut.of(e) for e in load_errors]
     try:
         results, eval_errors = engine.score_many(loaded)
     except EvaluationError:
@@ -320,16 +321,10 @@ def _load_and_score(engine: Engine, paths: list[Path]) -> tuple[list[ProfileResu
             try:
                 one, failed = engine.score_many([lp])
             except EvaluationError as exc:
-                one, failed = [], [ErrorOut(source=lp.file, message=str(exc),
-                                            code=type(exc).__name__)]
+                one, failed = [], [ErrorOut.of(exc, lp.file)]
             results += one
             eval_errors += failed
     return results, errors + eval_errors
-
-
-def _located(error: LoadError) -> str:
-    """The error's reason with its line: the record names the file beside it."""
-    return error.reason if error.line is None else f"line {error.line}: {error.reason}"
 
 
 _worker_engine: Engine | None = None

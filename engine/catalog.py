@@ -6,7 +6,9 @@ public records are cited by profiles as ``id`` or ``id#section``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
@@ -48,23 +50,37 @@ class CatalogFile(BaseModel):
     sources: tuple[SourceEntry, ...]
 
 
+@dataclass(frozen=True)
+class CitationProblem:
+    """A citation that names no catalogued source, or no section of it."""
+
+    code: str
+    detail: str
+    suggestion: str | None = None
+
+    def at(self, file: str | Path, *, line: int | None = None, field: str | None = None,
+           subject: str | None = None) -> LoadError:
+        return LoadError(self.code, file, line=line, field=field, subject=subject,
+                         detail=self.detail, suggestion=self.suggestion)
+
+
 class Catalog:
     def __init__(self, entries: tuple[SourceEntry, ...]) -> None:
         self.entries = {e.id: e for e in entries}
 
-    def citation_problem(self, source_id: str, section: str | None) -> tuple[str, str] | None:
-        """(code, message) when the citation names no catalogued source or section."""
+    def citation_problem(self, source_id: str, section: str | None) -> CitationProblem | None:
+        """What is wrong with a citation, if anything: no such source, or no such section."""
         entry = self.entries.get(source_id)
         if entry is None:
             close = suggest(source_id, self.entries)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            return "unknown-source", f"the source '{source_id}' is not in rules/sources.yaml{hint}"
+            return CitationProblem("unknown-source",
+                                   f"the source '{source_id}' is not in rules/sources.yaml",
+                                   close[0] if close else None)
         if section is not None and section not in entry.sections:
             known = ", ".join(entry.sections) or "none"
-            return (
+            return CitationProblem(
                 "unknown-section",
-                f"the source '{source_id}' has no section '{section}' (its sections: {known})",
-            )
+                f"the source '{source_id}' has no section '{section}' (its sections: {known})")
         return None
 
     def check_profile_citations(self, profile: Profile, doc: Document) -> list[LoadError]:
@@ -78,14 +94,10 @@ class Catalog:
                 source_id, _, sec = fact.source.partition("#")
                 problem = self.citation_problem(source_id, sec or None)
                 if problem:
-                    code, message = problem
-                    problems.append(
-                        LoadError(
-                            code, doc.file, line=doc.line_of((section, name, "source")),
-                            field=f"{section}.{name}.source", detail=message,
-                        )
-                    )
+                    problems.append(problem.at(doc.file,
+                                               line=doc.line_of((section, name, "source")),
+                                               field=f"{section}.{name}.source"))
         return problems
 
 
-__all__ = ["Catalog", "CatalogFile", "SourceEntry", "SourceKind", "SOURCE_PATTERN"]
+__all__ = ["Catalog", "CitationProblem", "CatalogFile", "SourceEntry", "SourceKind", "SOURCE_PATTERN"]

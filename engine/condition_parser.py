@@ -56,7 +56,7 @@ def parse_condition(
         close = suggest(unknown[0], [*_COMBINATORS, "field"]) if unknown else []
         fail("bad-condition", expected="'field' and one operator, or all/any/not",
              found=", ".join(f"'{k}'" for k in data) or "an empty mapping",
-             hint=f"did you mean '{close[0]}'?" if close else None)
+             suggestion=close[0] if close else None)
         return None
     path = data["field"]
     specs = field_specs()
@@ -73,7 +73,7 @@ def parse_condition(
         errors.append(LoadError(
             "unknown-operator", doc.file, line=doc.line_of(at + (bad,)), field=where,
             expected="one of " + ", ".join(OPERATORS), found=f"'{bad}'",
-            hint=f"did you mean '{close[0]}'?" if close else None))
+            suggestion=close[0] if close else None))
         return None
     if len(ops) != 1:
         fail("bad-condition", expected="exactly one operator beside 'field'",
@@ -84,9 +84,11 @@ def parse_condition(
     value = data[op_name]
     vat = at + (op_name,)
 
-    def bad_value(expected: str, found: Any, code: str = "bad-value", hint: str | None = None):
+    def bad_value(expected: str, found: Any, code: str = "bad-value",
+                  suggestion: str | None = None) -> None:
         errors.append(LoadError(code, doc.file, line=doc.line_of(vat), field=dotted(vat),
-                                expected=expected, found=describe_found(found), hint=hint))
+                                expected=expected, found=describe_found(found),
+                                suggestion=suggestion))
 
     if op == "present":
         if not isinstance(value, bool):
@@ -107,7 +109,7 @@ def parse_condition(
         if not spec.accepts(v):
             code = "unknown-enum-value" if spec.kind == "enum" and isinstance(v, str) else "bad-value"
             close = suggest(v, spec.values) if spec.kind == "enum" and isinstance(v, str) else []
-            bad_value(spec.describe(), v, code, f"did you mean '{close[0]}'?" if close else None)
+            bad_value(spec.describe(), v, code, close[0] if close else None)
             return None
     if op == "in":
         return Cmp(path, "in", tuple(dict.fromkeys(value)))

@@ -38,7 +38,7 @@ def check_dates_and_unknowns(profile: Profile, doc: Document) -> list[LoadError]
             problems.append(LoadError(
                 "unknown-field", doc.file, line=doc.line_of(at), field=f"unknown.{path}",
                 expected="a profile field path such as 'dependence.arms_us_share'",
-                found=describe_found(path), hint=f"did you mean '{close[0]}'?" if close else None))
+                found=describe_found(path), suggestion=close[0] if close else None))
         elif path in known:
             problems.append(LoadError(
                 "known-and-unknown", doc.file, line=doc.line_of(at), field=f"unknown.{path}",

@@ -65,7 +65,7 @@ class OutputError(InputError):
         self.code = code
         self.path = path
         self.reason = reason
-        super().__init__(f"{path}: {reason} [{code}]")
+        super().__init__(f"{path}: {reason} [{code}]", code)
 
 
 def os_error(exc: OSError, path: str, doing: str = "cannot write the output") -> OutputError:
@@ -185,7 +185,12 @@ def _refuse_input(real: str, st: os.stat_result | None, shown: str, what: str, p
 
 
 def write(target: Target, text: str) -> None:
-    """Replace the target's file with ``text``, whole, or leave it as it was.
+    """Replace the target's file with ``text`` (UTF-8), whole, or leave it as it was."""
+    write_bytes(target, text.encode("utf-8"))
+
+
+def write_bytes(target: Target, data: bytes) -> None:
+    """Replace the target's file with ``data``, whole, or leave it as it was.
 
     SIGTERM and SIGHUP, like Ctrl-C, remove the temporary file before the process
     ends; the signal then does what it would have done.
@@ -194,7 +199,7 @@ def write(target: Target, text: str) -> None:
     real, st = _inspect(target.path, target.shown)  # the file system may have changed since
     try:
         with _signals_raise():
-            _replace(real, st, text.encode("utf-8"))
+            _replace(real, st, data)
     except _Signalled as sig:
         signal.raise_signal(sig.signum)  # the previous handler is back: default ends us
         raise OutputError("output-interrupted", target.shown,

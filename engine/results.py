@@ -127,6 +127,13 @@ class ProfileResult(_Out):
             return getattr(self, name)
         return self.dimensions[name]
 
+    def to_dataframe(self) -> Any:
+        """The scores as a pandas DataFrame, a row per score; pandas is an optional
+        extra (``latticework[pandas]``): without it, MissingDependencyError."""
+        from .export import profile_dataframe
+
+        return profile_dataframe(self)
+
 
 @_frozen
 class RulesetInfo(_Out):
@@ -139,6 +146,17 @@ class ErrorOut(_Out):
     source: str
     message: str
     code: str | None = None
+
+    @classmethod
+    def of(cls, error: Exception, source: str | None = None) -> ErrorOut:
+        """The record of one of our errors: a load error names its own file and line; any
+        other names the ``source`` it happened to."""
+        from .errors import LoadError
+
+        if isinstance(error, LoadError):
+            where = "" if error.line is None else f"line {error.line}: "
+            return cls(source=error.file, message=where + error.reason, code=error.code)
+        return cls(source=source or "", message=str(error), code=getattr(error, "code", None))
 
 
 @_frozen
@@ -166,3 +184,11 @@ class BatchResult(_Out):
     results: tuple[ProfileResult, ...]
     errors: tuple[ErrorOut, ...]
     selection: Selection | None = None
+
+    def to_dataframe(self) -> Any:
+        """The ranking as a pandas DataFrame, the columns of ``batch --format csv``;
+        pandas is an optional extra (``latticework[pandas]``): without it,
+        MissingDependencyError."""
+        from .export import batch_dataframe
+
+        return batch_dataframe(self)

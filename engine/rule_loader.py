@@ -33,7 +33,7 @@ from pathlib import Path
 from .catalog import Catalog, CatalogFile, SourceEntry, SourceKind
 from .condition_parser import parse_condition
 from .conditions import fields_of, normalize
-from .errors import LoadError, LoadErrors
+from .errors import Collector, LoadError, LoadErrors
 from .fields import field_specs
 from .rule_files import ModelDoc, MonotoneDoc, RuleDoc, RuleFileDoc, ScoreDoc
 from .rules import (CALIBRATION_FILE, CATALOG_FILE, DEFAULT_DIMENSION_BANDS, MODEL_FILE, SCORES,
@@ -59,24 +59,21 @@ def load_ruleset(directory: str | Path) -> RuleSet:
             "not-a-directory", directory, expected="a directory of rule files",
             found="no such directory",
         )
-    errors: list[LoadError] = []
-
-    def attempt(fn, *args):
-        try:
-            return fn(*args)
-        except LoadErrors as many:
-            errors.extend(many.errors)
-        except LoadError as one:
-            errors.append(one)
-        return None
-
-    model = attempt(_load_model, directory / MODEL_FILE)
-    catalog_doc = attempt(_load_catalog, directory / CATALOG_FILE)
+    found = Collector()
+    errors = found.errors
+    model = catalog_doc = None
+    with found:
+        model = _load_model(directory / MODEL_FILE)
+    with found:
+        catalog_doc = _load_catalog(directory / CATALOG_FILE)
     catalog = Catalog(catalog_doc.sources if catalog_doc else ())
     paths = rule_files(directory)
-    files = [f for f in (attempt(_load_rule_file, p) for p in paths) if f]
+    files = []
+    for path in paths:
+        with found:
+            files.append(_load_rule_file(path))
     if model is None or catalog_doc is None:
-        raise LoadErrors(errors)
+        found.raise_any()
     if not paths:
         errors.append(
             LoadError(
@@ -262,25 +259,24 @@ def _load_catalog(path: Path) -> CatalogFile:
         paths += sorted(p for p in extra.iterdir() if p.is_file() and p.suffix == ".yaml")
     entries: list[SourceEntry] = []
     seen: dict[str, str] = {}
-    errors: list[LoadError] = []
+    found = Collector()
     for p in paths:
         doc = load_document(p)
-        try:
+        cat = None
+        with found:
             cat = parse_as(doc, CatalogFile, "with a 'sources' list")
-        except LoadErrors as many:
-            errors.extend(many.errors)
+        if cat is None:
             continue
         for i, entry in enumerate(cat.sources):
             if entry.id in seen:
-                errors.append(LoadError(
+                found.add(LoadError(
                     "duplicate-source", doc.file, line=doc.line_of(("sources", i, "id")),
                     field=f"sources[{i}].id",
                     detail=f"the source id '{entry.id}' is already catalogued in {seen[entry.id]}"))
                 continue
             seen[entry.id] = doc.file
             entries.append(entry)
-    if errors:
-        raise LoadErrors(errors)
+    found.raise_any()
     return CatalogFile(sources=tuple(entries))
 
 
@@ -330,9 +326,8 @@ def _build_rule(
     entry = catalog.entries.get(src.id)
     problem = catalog.citation_problem(src.id, src.section)
     if problem:
-        code, message = problem
-        errors.append(LoadError(code, doc.file, line=doc.line_of(at + ("source",)),
-                                field=dotted(at + ("source",)), detail=message))
+        errors.append(problem.at(doc.file, line=doc.line_of(at + ("source",)),
+                                 field=dotted(at + ("source",))))
     elif entry is not None and entry.kind == SourceKind.DOCUMENT and src.section is None:
         errors.append(
             LoadError(

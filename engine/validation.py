@@ -91,7 +91,7 @@ def translate(exc: ValidationError, doc: Document, model: type[BaseModel]) -> li
                     line=line,
                     field=field,
                     detail="no such field",
-                    hint=(f"did you mean '{close[0]}'?" if close else None)
+                    suggestion=close[0] if close else None
                     or (f"known fields here: {', '.join(names)}" if names else None),
                 )
             )
@@ -110,7 +110,7 @@ def translate(exc: ValidationError, doc: Document, model: type[BaseModel]) -> li
                 LoadError(
                     "unknown-enum-value", doc.file, line=line, field=field,
                     expected=spec.describe(), found=found,
-                    hint=f"did you mean '{close[0]}'?" if close else None,
+                    suggestion=close[0] if close else None,
                 )
             )
         elif kind in ("model_type", "model_attributes_type", "dict_type"):
@@ -172,6 +172,6 @@ def unknown_value(doc: Document, at: tuple, field: str, value: Any, known, code:
     close = suggest(str(value), known)
     return LoadError(
         code, doc.file, line=doc.line_of(at), field=field, expected=expected,
-        found=describe_found(value), hint=f"did you mean '{close[0]}'?" if close else None,
+        found=describe_found(value), suggestion=close[0] if close else None,
     )
 

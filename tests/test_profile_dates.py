@@ -136,7 +136,8 @@ def test_an_unknown_entry_naming_no_field_suggests_the_nearest(tmp_path, catalog
     assert e.code == "unknown-field"
     assert e.field == "unknown.forces.troops_permanant"
     assert e.line == line_of(path, "troops_permanant")
-    assert e.hint == "did you mean 'forces.troops_permanent'?"
+    assert e.suggestion == "forces.troops_permanent"
+    assert "did you mean 'forces.troops_permanent'?" in e.message
     assert e.message.endswith("did you mean 'forces.troops_permanent'? [unknown-field]")
 
 

@@ -122,8 +122,8 @@ def load_calibration(path: str | Path, engine: Engine) -> CalibrationFile:
         seen.add(j.id)
         problem = engine.ruleset.catalog.citation_problem(j.source.id, j.source.section)
         if problem:
-            errors.append(LoadError(problem[0], doc.file, line=doc.line_of(at + ("source",)),
-                                    subject=f"judgment '{j.id}'", detail=problem[1]))
+            errors.append(problem.at(doc.file, line=doc.line_of(at + ("source",)),
+                                     subject=f"judgment '{j.id}'"))
         for k, check in enumerate(j.checks):
             for side in ("left", "right"):
                 term: Term = getattr(check, side)

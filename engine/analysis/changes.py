@@ -45,7 +45,7 @@ def apply_changes(profile: Profile, changes: Mapping[str, Any], origin: str = "-
             close = suggest(path, specs)
             raise LoadError(
                 "unknown-field", origin, field=path, detail="no such profile field",
-                hint=f"did you mean '{close[0]}'?" if close else None,
+                suggestion=close[0] if close else None,
             )
         if "." not in path:  # an identity field such as region: a bare value
             data[path] = value

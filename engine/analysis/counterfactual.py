@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from ..api import Engine
 from .changes import apply_changes
 from ..conditions import Condition, comparisons, fields_of
-from ..errors import InputError
+from ..errors import ErrorCode, InputError
 from ..evaluator import ReferenceEvaluator
 from ..profile import Profile
 from ..rules import RuleSet, ScoreDef
@@ -51,17 +51,17 @@ def parse_target(text: str, ruleset: RuleSet) -> Target:
     m = _TARGET.match(text)
     if not m:
         raise InputError(f"target '{text}': expected SCORE OP BAND or SCORE OP NUMBER, "
-                         "e.g. 'alignment_risk<guarded' or 'deterrence>=60'")
+                         "e.g. 'alignment_risk<guarded' or 'deterrence>=60'", ErrorCode.BAD_TARGET)
     name, op, bound = m.group(1).replace("-", "_"), m.group(2), m.group(3)
     target = ruleset.targets.get(name)
     if target is None:
         raise InputError(f"target '{text}': unknown score '{name}'; expected one of "
-                         + ", ".join(ruleset.targets))
+                         + ", ".join(ruleset.targets), ErrorCode.BAD_TARGET)
     if bound.isdigit():
         return Target(name, op, int(bound), text)
     if bound not in target.bands:
         raise InputError(f"target '{text}': {name} has no band '{bound}'; its bands are "
-                         + ", ".join(target.bands))
+                         + ", ".join(target.bands), ErrorCode.BAD_TARGET)
     low = target.bands.index(bound) * 20
     high = 100 if bound == target.bands[-1] else low + 19
     # a band names a range: "< guarded" is below its floor, "> guarded" above its ceiling

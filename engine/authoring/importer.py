@@ -87,7 +87,7 @@ def load_mapping(rules_dir: Path, name: str, catalog: Catalog) -> Mapping:
             if (rules_dir / IMPORTS_DIR).is_dir() else []
         close = suggest(name, known)
         raise LoadError("unknown-mapping", path, detail=f"no mapping named '{name}'",
-                        hint=(f"did you mean '{close[0]}'?" if close else None)
+                        suggestion=close[0] if close else None
                         or (f"known mappings: {', '.join(known)}" if known else None))
     doc = load_document(path)
     md = parse_as(doc, MappingDoc, "with title, source, edition, keys and fields")
@@ -100,7 +100,7 @@ def load_mapping(rules_dir: Path, name: str, catalog: Catalog) -> Mapping:
             errors.append(LoadError("unknown-field", doc.file, line=doc.line_of(("fields", path_)),
                                     field=f"fields.{path_}", expected="a profile field path",
                                     found=describe_found(path_),
-                                    hint=f"did you mean '{close[0]}'?" if close else None))
+                                    suggestion=close[0] if close else None))
         elif spec.kind != "int":
             errors.append(LoadError("bad-field-kind", doc.file, line=doc.line_of(("fields", path_)),
                                     field=f"fields.{path_}",
@@ -108,9 +108,7 @@ def load_mapping(rules_dir: Path, name: str, catalog: Catalog) -> Mapping:
                                     found=f"a field of kind {spec.kind}"))
     problem = catalog.citation_problem(md.source, None)
     if problem:
-        code, message = problem
-        errors.append(LoadError(code, doc.file, line=doc.line_of(("source",)), field="source",
-                                detail=message))
+        errors.append(problem.at(doc.file, line=doc.line_of(("source",)), field="source"))
     if errors:
         raise LoadErrors(errors)
     return Mapping(name, doc.file, md)
@@ -151,7 +149,7 @@ def read_table(path: Path, mapping: Mapping) -> list[Row]:
                 "missing-column", file, line=1, field=column,
                 expected=f"a column '{column}' ({what}, as {Path(mapping.file).name} declares)",
                 found="columns " + ", ".join(header),
-                hint=f"did you mean '{close[0]}'?" if close else None))
+                suggestion=close[0] if close else None))
     if errors:
         raise LoadErrors(errors)
     at = {name: header.index(name) for name in set(wanted.values())}
@@ -173,7 +171,7 @@ def read_table(path: Path, mapping: Mapping) -> list[Row]:
             errors.append(LoadError("unknown-iso-code", file, line=line, field=md.keys.iso3,
                                     expected="an ISO 3166-1 alpha-3 country code",
                                     found=describe_found(iso3),
-                                    hint=f"did you mean '{close[0]}'?" if close else None))
+                                    suggestion=close[0] if close else None))
             bad = True
         if not _DIGITS.fullmatch(year_text):
             errors.append(LoadError("bad-figure", file, line=line, field=md.keys.year,

@@ -147,7 +147,7 @@ def exit_on_load_errors(errors: list) -> None:
     from ..render import errors_text
     from ..results import ErrorOut
 
-    outs = [ErrorOut(source=e.file, message=e.reason, code=e.code) for e in errors]
+    outs = [ErrorOut.of(e) for e in errors]
     click.echo(errors_text(outs, "loaded"), err=True, nl=False)
     sys.exit(1)
 

@@ -1,0 +1,426 @@
+"""Exports for other tools: a CSV ranking, an Excel workbook, a SQLite database, a
+pandas DataFrame.
+
+Every export is built from what scoring already decided (results, contributions)
+and from the inputs (profiles, rules, sources); none recomputes a score. Each
+returns its whole content (text or bytes) so that the caller writes it whole or
+not at all, and the same inputs always give the same bytes.
+
+Column names are unique and snake_case everywhere, so that ``csv.DictReader``,
+pandas and SQL read each column under its own name.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import sqlite3
+import zipfile
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+from .errors import ErrorCode, LatticeworkError
+from .results import BatchResult, ErrorOut, ProfileResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .api import Engine
+    from .loader import LoadedProfile
+    from .profile import Profile
+    from .rules import RuleSet
+
+
+class MissingDependencyError(LatticeworkError, ImportError):
+    """An export needs an optional package that is not installed (pandas)."""
+
+    code = ErrorCode.MISSING_DEPENDENCY
+
+    def __init__(self, package: str, extra: str, purpose: str) -> None:
+        self.package = package
+        super().__init__(
+            f"{purpose} needs {package}, which is not installed; install it with "
+            f"'pip install latticework[{extra}]' (or 'pip install {package}')")
+
+
+# --- the ranking: CSV, the workbook's first sheet, the DataFrame ------------------------------
+
+HEAD = ("rank", "profile", "country", "name", "as_of", "deterrence", "deterrence_band",
+        "alignment_risk", "alignment_risk_band")
+TAIL = ("ruleset",)
+
+
+def _dimension_ids(result: BatchResult, ruleset: RuleSet | None) -> list[str]:
+    if ruleset is not None:
+        return list(ruleset.dimensions)
+    # without the rule set, the results name their dimensions (all in the same order)
+    seen: dict[str, None] = {}
+    for r in result.results:
+        seen.update(dict.fromkeys(r.dimensions))
+    return list(seen)
+
+
+def ranking_columns(dimensions: Iterable[str]) -> list[tuple[str, str]]:
+    """(column, dimension id) for each dimension: its id, unless a fixed column already
+    has that name (a rule set may name a dimension ``name``), then ``dimension_<id>``."""
+    taken = set(HEAD) | set(TAIL)
+    return [(f"dimension_{d}" if d in taken else d, d) for d in dimensions]
+
+
+def ranking(result: BatchResult, ruleset: RuleSet | None = None
+            ) -> tuple[list[str], list[list[Any]]]:
+    """The ranked table as headers and rows: one row per profile, in the batch's order.
+    Cells keep their types (numbers are numbers, ``as_of`` a date)."""
+    dims = ranking_columns(_dimension_ids(result, ruleset))
+    headers = [*HEAD, *(column for column, _ in dims), *TAIL]
+    digest = result.ruleset.digest
+    rows = [[i, r.profile, r.country, r.name, r.as_of, r.deterrence.score, r.deterrence.band,
+             r.alignment_risk.score, r.alignment_risk.band,
+             *(r.dimensions[d].score if d in r.dimensions else None for _, d in dims), digest]
+            for i, r in enumerate(result.results, 1)]
+    return headers, rows
+
+
+def batch_csv(result: BatchResult, ruleset: RuleSet | None = None) -> str:
+    """The ranking as CSV, each text cell safe to open in a spreadsheet."""
+    from .render import csv_cell
+
+    headers, rows = ranking(result, ruleset)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(headers)
+    writer.writerows([csv_cell(_plain(c)) for c in row] for row in rows)
+    return buf.getvalue()
+
+
+def _plain(value: Any) -> Any:
+    """A cell as text or number: dates in ISO form, enumerations by their value."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+# --- rows shared by the workbook and the database ---------------------------------------------
+
+
+def contribution_rows(results: Iterable[ProfileResult]) -> list[dict[str, Any]]:
+    """Every rule's points to every score of every profile."""
+    rows = []
+    for r in results:
+        for score in ("deterrence", "alignment_risk", *r.dimensions):
+            for c in r.target(score).contributions:
+                rows.append({"profile": r.profile, "score": score, "rule": c.rule,
+                             "title": c.title, "points": c.points, "source": c.source.id,
+                             "section": c.source.section})
+    return rows
+
+
+def score_rows(results: Iterable[ProfileResult]) -> list[dict[str, Any]]:
+    """One row per profile and score: ``base + sum(points) + adjustment == value``."""
+    rows = []
+    for r in results:
+        for score in ("deterrence", "alignment_risk", *r.dimensions):
+            s = r.target(score)
+            rows.append({"profile": r.profile, "score": score, "value": s.score,
+                         "band": s.band, "base": s.base, "adjustment": s.adjustment,
+                         "raw": s.raw})
+    return rows
+
+
+def fact_rows(profile: Profile) -> list[dict[str, Any]]:
+    """Every fact of a profile with its provenance, in model order; a field left unknown
+    on purpose is a row too, with no value and the reason."""
+    from .fields import TOP_LEVEL
+    from .profile import SECTIONS
+
+    rows = []
+
+    def row(field: str, value: Any, fact: Any = None, unknown: str | None = None) -> None:
+        rows.append({"profile": profile.key, "field": field, "value": _plain(value),
+                     "confidence": _plain(fact.confidence) if fact and fact.confidence else None,
+                     "source": fact.source if fact else None,
+                     "note": fact.note if fact else None,
+                     "period": fact.period if fact else None,
+                     "unknown_reason": unknown})
+
+    for name in TOP_LEVEL:
+        value = getattr(profile, name)
+        if value is not None:
+            row(name, value)
+    for section in SECTIONS:
+        part = getattr(profile, section)
+        for name in type(part).model_fields:
+            fact = getattr(part, name)
+            path = f"{section}.{name}"
+            if fact is not None:
+                row(path, fact.value, fact)
+            elif path in profile.unknown:
+                row(path, None, unknown=profile.unknown[path])
+    return rows
+
+
+def source_rows(ruleset: RuleSet) -> list[dict[str, Any]]:
+    return [{"id": e.id, "title": e.title, "authors": e.authors, "year": e.year,
+             "kind": e.kind.value, "publisher": e.publisher, "location": e.where,
+             "sections": ", ".join(e.sections) or None, "note": e.note}
+            for e in sorted(ruleset.catalog.entries.values(), key=lambda e: e.id)]
+
+
+def _profiles(profiles: Iterable[Profile | LoadedProfile]) -> dict[str, Profile]:
+    out = {}
+    for p in profiles:
+        profile = getattr(p, "profile", p)
+        out[profile.key] = profile
+    return out
+
+
+def _ruleset(engine_or_ruleset: Engine | RuleSet) -> RuleSet:
+    return getattr(engine_or_ruleset, "ruleset", engine_or_ruleset)
+
+
+# --- the workbook -----------------------------------------------------------------------------
+
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# the oldest time a zip entry can carry: the stamp of a workbook without scored profiles
+_ZIP_EPOCH = dt.datetime(1980, 1, 1)
+
+
+def batch_xlsx(result: BatchResult, engine_or_ruleset: Engine | RuleSet,
+               profiles: Iterable[Profile | LoadedProfile]) -> bytes:
+    """The batch as an Excel workbook: sheets ``ranking``, ``contributions``, ``facts``
+    (the scored profiles' facts, from ``profiles``) and ``sources``.
+
+    The same inputs give the same bytes: the workbook and every entry of its zip are
+    dated at the latest ``as_of`` of the ranking (the date the data describe), never
+    at the time of writing.
+    """
+    from openpyxl import Workbook
+    from openpyxl.writer.excel import ExcelWriter
+
+    ruleset = _ruleset(engine_or_ruleset)
+    by_key = _profiles(profiles)
+    missing = [r.profile for r in result.results if r.profile not in by_key]
+    if missing:
+        raise ValueError(f"no profile given for {', '.join(missing)}: the facts sheet "
+                         "needs every scored profile")
+    headers, rows = ranking(result, ruleset)
+    facts = [row for r in result.results for row in fact_rows(by_key[r.profile])]
+    sheets = [
+        ("ranking", headers, rows),
+        _dict_sheet("contributions", contribution_rows(result.results),
+                    ["profile", "score", "rule", "title", "points", "source", "section"]),
+        _dict_sheet("facts", facts, ["profile", "field", "value", "confidence", "source",
+                                     "note", "period", "unknown_reason"]),
+        _dict_sheet("sources", source_rows(ruleset),
+                    ["id", "title", "authors", "year", "kind", "publisher", "location",
+                     "sections", "note"]),
+    ]
+    stamp = max((dt.datetime.combine(r.as_of, dt.time()) for r in result.results),
+                default=_ZIP_EPOCH)
+    book = Workbook()
+    book.remove(book.active)
+    for title, head, body in sheets:
+        _fill(book.create_sheet(title), head, body)
+    book.properties.creator = "latticework"
+    book.properties.created = book.properties.modified = stamp
+    buf = io.BytesIO()
+    # ExcelWriter, not Workbook.save, which dates the workbook at the time of writing
+    ExcelWriter(book, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED)).save()
+    return _restamp(buf.getvalue(), stamp)
+
+
+def _dict_sheet(title: str, rows: list[dict[str, Any]], columns: list[str]
+                ) -> tuple[str, list[str], list[list[Any]]]:
+    return title, columns, [[row[c] for c in columns] for row in rows]
+
+
+def _fill(sheet: Any, headers: list[str], rows: list[list[Any]]) -> None:
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    from .render import safe_text
+
+    sheet.append(headers)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append([safe_text(c) if isinstance(c, str) else c for c in row])
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            # a text starting with '=' would be stored as a formula and run when opened
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"
+            elif isinstance(cell.value, dt.date):
+                cell.number_format = "yyyy-mm-dd"
+    sheet.freeze_panes = "A2"
+    if rows:
+        sheet.auto_filter.ref = sheet.dimensions
+    for i, header in enumerate(headers, 1):
+        longest = max([len(header), *(len(str(r[i - 1])) for r in rows if r[i - 1] is not None)])
+        sheet.column_dimensions[get_column_letter(i)].width = min(60, longest + 2)
+
+
+def _restamp(data: bytes, stamp: dt.datetime) -> bytes:
+    """The zip again, every entry dated ``stamp``: a zip dates each entry at the time
+    it was written, which would make every workbook differ."""
+    when = max(stamp, _ZIP_EPOCH).timetuple()[:6]
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=when)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o600 << 16
+            dst.writestr(entry, src.read(info))
+    return out.getvalue()
+
+
+# --- the SQLite database ----------------------------------------------------------------------
+
+# name -> (columns, primary key, foreign keys); created in this order, so that every
+# foreign key names a table that exists. Column names avoid SQL keywords (group, when,
+# where), so that a query needs no quoting.
+TABLES: dict[str, tuple[dict[str, type], tuple[str, ...], list[tuple[str, str, str]]]] = {
+    "ruleset": ({"digest": str, "rules": int, "latticework_version": str}, ("digest",), []),
+    "sources": ({"id": str, "kind": str, "title": str, "authors": str, "publisher": str,
+                 "year": int, "location": str, "sections": str, "note": str}, ("id",), []),
+    "rules": ({"id": str, "title": str, "dimension": str, "points": str, "rule_group": str,
+               "source": str, "section": str, "rationale": str, "support": str,
+               "condition": str, "file": str, "line": int}, ("id",),
+              [("source", "sources", "id")]),
+    "profiles": ({"key": str, "country": str, "name": str, "as_of": str, "iso3": str,
+                  "region": str, "summary": str, "file": str}, ("key",), []),
+    "facts": ({"profile": str, "field": str, "value": str, "number": float,
+               "confidence": str, "source": str, "note": str, "period": str,
+               "unknown_reason": str}, ("profile", "field"), [("profile", "profiles", "key")]),
+    "results": ({"profile": str, "score": str, "value": int, "band": str, "base": int,
+                 "adjustment": int, "raw": int}, ("profile", "score"),
+                [("profile", "profiles", "key")]),
+    "contributions": ({"profile": str, "score": str, "rule": str, "points": int},
+                      ("profile", "score", "rule"),
+                      [("profile", "profiles", "key"), ("rule", "rules", "id")]),
+    "errors": ({"source": str, "message": str, "code": str}, (), []),
+}
+
+
+@dataclass(frozen=True)
+class DatabaseExport:
+    """A SQLite database, whole, with the number of rows of each table and the profiles
+    that could not be loaded or scored (they are in its ``errors`` table too)."""
+
+    data: bytes
+    rows: dict[str, int]
+    errors: tuple[ErrorOut, ...]
+
+
+def sqlite_database(engine: Engine, profiles_dir: str | Path | None = None) -> DatabaseExport:
+    """Every table of the model in one SQLite database: the rule set, its sources and
+    rules, every snapshot's profile and facts, and their results and contributions.
+
+    Built in memory and returned as bytes (about a megabyte for the bundled data), so
+    that the caller writes the file whole or not at all. A profile that cannot be
+    loaded or scored is left out of the other tables and listed in ``errors``.
+    """
+    import sqlite_utils
+
+    result = engine.batch(profiles_dir, sort="key", every_snapshot=True)
+    profiles, _ = engine.load_profiles(profiles_dir)  # their load errors are in the batch's
+    ruleset = engine.ruleset
+    content = {
+        "ruleset": [{"digest": ruleset.digest, "rules": len(ruleset.rules),
+                     "latticework_version": _version()}],
+        "sources": source_rows(ruleset),
+        "rules": [{"id": r.id, "title": r.title, "dimension": r.dimension,
+                   "points": json.dumps(dict(r.points), sort_keys=True),
+                   "rule_group": r.group, "source": r.source.id, "section": r.source.section,
+                   "rationale": r.rationale, "support": r.support or None,
+                   "condition": json.dumps(r.canonical()["when"], sort_keys=True,
+                                           ensure_ascii=False),
+                   "file": Path(r.file).name, "line": r.line} for r in ruleset.rules],
+        "profiles": [{"key": lp.profile.key, "country": lp.profile.country,
+                      "name": lp.profile.name, "as_of": lp.profile.as_of.isoformat(),
+                      "iso3": lp.profile.iso3, "region": _plain(lp.profile.region),
+                      "summary": lp.profile.summary, "file": Path(lp.file).name}
+                     for lp in profiles],
+        "facts": [_typed_fact(row) for lp in profiles for row in fact_rows(lp.profile)],
+        "results": score_rows(result.results),
+        "contributions": [{k: row[k] for k in ("profile", "score", "rule", "points")}
+                          for row in contribution_rows(result.results)],
+        "errors": [{"source": e.source, "message": e.message, "code": e.code}
+                   for e in result.errors],
+    }
+    # no plugins: what the machine has installed must not change the file
+    db = sqlite_utils.Database(memory=True, execute_plugins=False)
+    try:
+        for name, (columns, pk, foreign) in TABLES.items():
+            table = db.table(name)
+            table.create(columns, pk=(pk if len(pk) > 1 else pk[0]) if pk else None,
+                         foreign_keys=foreign or None)
+            table.insert_all(content[name])
+        db.conn.commit()
+        data = db.conn.serialize()
+    finally:
+        db.conn.close()
+    return DatabaseExport(data, {name: len(rows) for name, rows in content.items()},
+                          result.errors)
+
+
+def _typed_fact(row: dict[str, Any]) -> dict[str, Any]:
+    """The value as written in YAML (text) and, for a number, as a number too, so that
+    ``WHERE number > 30`` compares numbers."""
+    from .fields import show_value
+
+    value = row["value"]
+    number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    return {**row, "value": None if value is None else show_value(value), "number": number}
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("latticework")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def read_database(data: bytes) -> sqlite3.Connection:
+    """An in-memory connection to an exported database, for tests and notebooks."""
+    conn = sqlite3.connect(":memory:")
+    conn.deserialize(data)
+    return conn
+
+
+# --- pandas -----------------------------------------------------------------------------------
+
+
+def _pandas() -> Any:
+    try:
+        import pandas
+    except ImportError:
+        raise MissingDependencyError("pandas", "pandas", "converting results to a DataFrame") \
+            from None
+    return pandas
+
+
+def batch_dataframe(result: BatchResult) -> Any:
+    """The ranking as a pandas DataFrame, the CSV's columns with their types (``as_of``
+    a datetime, scores integers, bands text)."""
+    pandas = _pandas()
+    headers, rows = ranking(result)
+    frame = pandas.DataFrame(rows, columns=headers)
+    frame["as_of"] = pandas.to_datetime(frame["as_of"])
+    return frame
+
+
+def profile_dataframe(result: ProfileResult) -> Any:
+    """One profile's scores as a DataFrame: a row per score (deterrence, alignment_risk,
+    each dimension) with its value, band, base, adjustment and raw sum."""
+    pandas = _pandas()
+    rows = score_rows([result])
+    columns = ["score", "value", "band", "base", "adjustment", "raw"]
+    return pandas.DataFrame([[row[c] for c in columns] for row in rows], columns=columns)
