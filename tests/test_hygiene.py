@@ -84,9 +84,15 @@ def test_bad_numbers_are_usage_errors(args: list[str], tmp_path: Path, monkeypat
 @pytest.fixture(scope="module")
 def report(profiles: Path, tmp_path_factory) -> str:
     out = tmp_path_factory.mktemp("report") / "report.html"
-    result = run("report", "--out", out, "--draws", "5", "--profiles", profiles)
+    # --out is the older spelling of -o/--output, kept as an alias
+    result = run("report", "--out", out, "--draws", "5", "--profiles", profiles,
+                 "--date", "2023-05-01")
     assert result.exit_code == 0, result.output
     return out.read_text(encoding="utf-8")
+
+
+def test_report_bears_the_date_given(report: str):
+    assert "<dt>Dated</dt><dd>2023-05-01</dd>" in report
 
 
 def test_report_shows_dollar_signs_and_backslashes_as_written(report: str):

@@ -76,7 +76,7 @@ def test_a_device_node_is_refused_and_never_replaced(device, no_work):
 
 def test_report_out_refuses_a_device_node_too(no_work):
     before = os.lstat("/dev/null")
-    one_line_error(run("report", "--out", "/dev/null"), "output-not-a-file")
+    one_line_error(run("report", "-o", "/dev/null"), "output-not-a-file")
     assert os.lstat("/dev/null").st_ino == before.st_ino
 
 
@@ -167,7 +167,7 @@ def test_a_rules_file_is_not_overwritten(rules_copy: Path, tmp_path: Path, no_wo
     model = rules_copy / "model.yaml"
     before = model.read_bytes()
     one_line_error(run("batch", "--rules", str(rules_copy), "-o", str(model)), "output-is-input")
-    one_line_error(run("report", "--rules", str(rules_copy), "--out", str(rules_copy / "r.html")),
+    one_line_error(run("report", "--rules", str(rules_copy), "--output", str(rules_copy / "r.html")),
                    "output-is-input")
     assert model.read_bytes() == before and not (rules_copy / "r.html").exists()
 

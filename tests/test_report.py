@@ -33,7 +33,7 @@ NO_CHROMIUM = ("chromium is not installed and could not be "
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("report") / "report.html"
-    result = CliRunner().invoke(main, ["report", "--out", str(out), "--draws", "200"])
+    result = CliRunner().invoke(main, ["report", "-o", str(out), "--draws", "200"])
     assert result.exit_code == 0, result.output
     return out
 

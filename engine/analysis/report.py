@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..api import Engine
 from ..fields import show_value
@@ -479,8 +479,11 @@ def render(engine: Engine, loaded: list[LoadedProfile], sensitivity: Sensitivity
 
 
 def build_report(engine: Engine, loaded: list[LoadedProfile], draws: int = 1000,
-                 spread: float = 0.25, seed: int = 0, date: dt.date | None = None) -> str:
+                 spread: float = 0.25, seed: int = 0, date: dt.date | None = None,
+                 progress: Callable[[int], None] | None = None) -> str:
     """The report's HTML. ``date`` is the date it shows; by default the newest snapshot's
-    as-of date, never the clock, so that the same inputs give the same bytes."""
-    sens = analyse(engine, [lp.profile for lp in loaded], draws=draws, spread=spread, seed=seed)
+    as-of date, never the clock, so that the same inputs give the same bytes.
+    ``progress`` is called with the number of sensitivity draws done since its last call."""
+    sens = analyse(engine, [lp.profile for lp in loaded], draws=draws, spread=spread, seed=seed,
+                   progress=progress)
     return render(engine, loaded, sens, date=date)

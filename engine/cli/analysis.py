@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -47,14 +48,19 @@ def sensitivity(draws: int, spread: float, fact_rate: float, seed: int, edition:
 
 
 @click.command()
-@click.option("--out", "output", required=True, type=click.Path(allow_dash=True), metavar="FILE",
+@click.option("--output", "-o", "--out", "output", required=True,
+              type=click.Path(allow_dash=True), metavar="FILE",
               help="The HTML file to write (whole or not at all); '-' is standard output.")
-@click.option("--draws", type=click.IntRange(1, 1_000_000), default=1000, show_default=True)
+@click.option("--draws", type=click.IntRange(1, 1_000_000), default=1000, show_default=True,
+              help="Sensitivity draws behind the rank intervals.")
 @click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--date", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              metavar="YYYY-MM-DD", help="The date the report bears (default: the newest "
+              "profile's as_of, so that the same inputs give the same file).")
 @rules_option
 @profiles_option
 @handles_errors
-def report(output: str, draws: int, seed: int, rules_dir: Path | None,
+def report(output: str, draws: int, seed: int, as_of: Any, rules_dir: Path | None,
            profiles_dir: Path | None) -> None:
     """Write a self-contained HTML report: ranking, charts, explanations, sensitivity, history."""
     from ..analysis.report import build_report
@@ -62,7 +68,9 @@ def report(output: str, draws: int, seed: int, rules_dir: Path | None,
     target = output_target(output, rules_dir, profiles_dir)
     with open_engine(rules_dir) as engine:
         loaded = all_profiles(engine, profiles_dir)
-        text = build_report(engine, loaded, draws=draws, seed=seed)
+        with progress_bar(draws, "draws") as bar:
+            text = build_report(engine, loaded, draws=draws, seed=seed,
+                                date=as_of.date() if as_of else None, progress=bar.update)
     emit(text, target)
     if not target.is_stdout:
         click.echo(f"wrote {output} ({len(loaded)} partners)", err=True)
