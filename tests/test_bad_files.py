@@ -4,7 +4,7 @@ Each broken file of a profiles directory gets its own error record (file, line w
 known, code) and every other profile is still scored, with exit 1; files the loader
 cannot use (another suffix, dangling or looping links, pipes, devices) are reported,
 never skipped in silence; a pipe or a device is refused before it is opened. The
-YAML cases (tags on the wrong value, deep nesting) are also in tests/cases/.
+YAML cases (tags on the wrong value, deep nesting) are also in tests/cases/profiles/.
 """
 
 from __future__ import annotations
