@@ -7,18 +7,16 @@ newline, so the CLI can write it whole or not at all.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import textwrap
 import unicodedata
 from typing import Any, Callable, Iterable, Sequence
 
-from .results import BatchResult, Contribution, Match, ProfileResult, ScoreResult
-from .rules import Rule, RuleSet
 from .errors import InputError
 from .fields import show_value, suggest
+from .results import BatchResult, Contribution, Match, ProfileResult, ScoreResult
+from .rules import Rule, RuleSet
 from .trace import RuleFired, RuleNotFired, Trace
 
 WIDTH = 88
@@ -96,7 +94,7 @@ def describe_match(m: Match) -> str:
         text = f"{m.field} is unknown"
     elif m.op == "is known" and m.value is not None:
         text = f"{m.field} = {show_value(m.value)} (known)"
-    elif m.op == "=":
+    elif m.op == "=" and m.value == m.threshold:
         text = f"{m.field} = {show_value(m.value)}"
     else:
         text = f"{m.field} = {show_value(m.value)} (rule: {m.op} {show_value(m.threshold)})"
@@ -210,26 +208,12 @@ def batch_json(b: BatchResult) -> str:
     return safe_json(json.dumps(b.model_dump(mode="json"), indent=2, ensure_ascii=False)) + "\n"
 
 
-def batch_rows(b: BatchResult, ruleset: RuleSet) -> tuple[list[str], list[list[Any]]]:
-    dims = list(ruleset.dimensions)
-    # each column named once, so that csv.DictReader and pandas keep both bands
-    headers = ["#", "profile", "name", "deterrence", "deterrence_band", "alignment_risk",
-               "alignment_risk_band", *dims]
-    rows = []
-    for i, r in enumerate(b.results, 1):
-        rows.append([
-            i, r.profile, r.name, r.deterrence.score, r.deterrence.band,
-            r.alignment_risk.score, r.alignment_risk.band, *(r.dimensions[d].score for d in dims),
-        ])
-    return headers, rows
-
-
 def batch_table(b: BatchResult, ruleset: RuleSet, fmt: str, width: int | None = None,
                 columns: Sequence[str] | None = None, color: bool = False) -> str:
     """The ranking as ``batch`` prints it. In a table, ``columns`` (names from
-    ``batch_columns``) chooses the columns; else, with a ``width``, the dimension columns
-    and then the name are left out from the right until every line fits, and a note says
-    so; with neither, every column (``--wide``). A Markdown table is a document, not a
+    ``batch_columns``) chooses the columns; else, with a ``width``, the name and the
+    dimensions are added to rank, profile, scores and bands, each where it still fits,
+    and a note counts those left out; with neither, every column (``--wide``). A Markdown table is a document, not a
     screen: it holds every column unless ``columns`` chooses. ``color`` paints the two
     headline bands."""
     from tabulate import tabulate  # imported where used: the CLI starts faster without it
@@ -254,23 +238,22 @@ def batch_table(b: BatchResult, ruleset: RuleSet, fmt: str, width: int | None = 
               "alignment\nrisk band", *(_two_lines(ruleset.dimensions[d].title) for d in dims)]
     numeric = {0, 3, 5, *range(7, len(names))}
     cells = safe_cells(rows)
-    left_out: list[str] = []
     if columns:
         keep = [names.index(c) for c in columns]
-    else:
+    elif width is None:
         keep = list(range(len(names)))
-        # what a reader needs first stays; the dimensions, then the name, give way
-        for i in [*range(len(names) - 1, 6, -1), 2] if width is not None else []:
-            if _grid_width(labels, cells, keep) <= width:
-                break
-            keep.remove(i)
-            left_out.insert(0, names[i])
+    else:
+        # rank, profile, the scores and bands always; then the name and each dimension in
+        # turn, where it still fits; the columns stay in table order
+        keep = [0, 1, 3, 4, 5, 6]
+        for i in [2, *range(7, len(names))]:
+            if _grid_width(labels, cells, sorted([*keep, i])) <= width:
+                keep = sorted([*keep, i])
+    left_out = 0 if columns else len(names) - len(keep)
     lines = _wrap_plain(head, width) if head else []
-    if left_out:
-        n = len(left_out)
+    if n := left_out:
         lines += _wrap_plain(f"({n} column{'s' if n != 1 else ''} left out to fit {width} "
-                             f"columns: {', '.join(left_out)}; --wide shows every column, "
-                             "--columns chooses)", width)
+                             "columns; --wide shows them, --columns chooses)", width)
     if lines:
         lines.append("")
     paint = {4: band_painter(ruleset, "deterrence", color),
@@ -371,36 +354,41 @@ def _grid(headers: Sequence[str], rows: Sequence[Sequence[Any]],
           right: Iterable[int] = (), paint: dict[int, Callable[[str], str]] | None = None,
           ) -> list[str]:
     """A plain table: the headers (a newline splits one over lines, aligned at the bottom),
-    a rule of dashes, the rows; columns two spaces apart, those of ``right`` aligned
-    right, the cells of ``paint`` coloured once the widths are taken. Cells must be safe."""
+    a rule of dashes, the rows (a newline in a cell continues it on the next line);
+    columns two spaces apart, those of ``right`` aligned right, the cells of ``paint``
+    coloured once the widths are taken. Cells must already be safe."""
     right, paint = set(right), paint or {}
-    texts = [[str(c) for c in row] for row in rows]
     heads = [h.split("\n") for h in headers]
     depth = max((len(h) for h in heads), default=1)
     heads = [[""] * (depth - len(h)) + h for h in heads]
-    widths = [max([display_width(x) for x in heads[k]] + [display_width(r[k]) for r in texts])
+    cells = [[str(c).split("\n") for c in row] for row in rows]
+    widths = [max([display_width(x) for x in heads[k]] +
+                  [display_width(x) for row in cells for x in row[k]])
               for k in range(len(headers))]
 
-    def line(cells: Sequence[str], painted: bool) -> str:
+    def line(parts: Sequence[str], painted: bool) -> str:
         out = []
-        for k, cell in enumerate(cells):
-            pad = " " * (widths[k] - display_width(cell))
-            if painted and k in paint:
-                cell = paint[k](cell)
-            out.append(pad + cell if k in right else cell + pad)
+        for k, part in enumerate(parts):
+            pad = " " * (widths[k] - display_width(part))
+            if painted and k in paint and part:
+                part = paint[k](part)
+            out.append(pad + part if k in right else part + pad)
         return "  ".join(out).rstrip()
 
     lines = [line([h[d] for h in heads], False) for d in range(depth)]
     lines.append("  ".join("-" * w for w in widths))
-    lines += [line(r, True) for r in texts]
+    for row in cells:
+        height = max((len(c) for c in row), default=1)
+        lines += [line([c[d] if d < len(c) else "" for c in row], True) for d in range(height)]
     return lines
 
 
 def _fit(headers: Sequence[str], rows: Sequence[Sequence[Any]], width: int | None,
-         give_way: Sequence[int], shrink: int | None = None,
+         give_way: Sequence[int], wrap: int | None = None,
          ) -> tuple[list[str], list[list[Any]]]:
     """Columns left out in the order ``give_way`` names them until the table fits
-    ``width``; then, if that is not enough, the ``shrink`` column cut short."""
+    ``width``; then, if that is not enough, the text of the ``wrap`` column wrapped over
+    several lines (no narrower than 12 columns)."""
     keep = list(range(len(headers)))
     rows = [list(r) for r in rows]
     if width is not None:
@@ -409,21 +397,13 @@ def _fit(headers: Sequence[str], rows: Sequence[Sequence[Any]], width: int | Non
                 break
             keep.remove(i)
         over = _grid_width(headers, rows, keep) - width
-        if over > 0 and shrink in keep:
-            longest = max(display_width(str(r[shrink])) for r in rows)
-            room = max(longest - over, display_width(headers[shrink]), 8)
+        if over > 0 and wrap in keep:
+            longest = max(display_width(str(r[wrap])) for r in rows)
+            room = max(longest - over, 12)
             for r in rows:
-                r[shrink] = _cut(str(r[shrink]), room)
+                r[wrap] = "\n".join(textwrap.wrap(str(r[wrap]), room,
+                                                  break_on_hyphens=False)) or ""
     return [headers[i] for i in keep], [[r[i] for i in keep] for r in rows]
-
-
-def _cut(text: str, room: int) -> str:
-    """A text cut to ``room`` columns, an ellipsis marking the cut."""
-    if display_width(text) <= room:
-        return text
-    while text and display_width(text) > room - 1:
-        text = text[:-1]
-    return text.rstrip() + "…"
 
 
 def errors_text(errors: Iterable[Any], verb: str = "scored") -> str:
@@ -567,19 +547,27 @@ def _rule_head(rule: Rule) -> str:
 
 
 def rules_table(ruleset: RuleSet, fmt: str, width: int | None = None) -> str:
-    """The rules as ``rules list`` prints them; in a table with a ``width``, the group and
-    the source give way and the title is cut short, so that every line fits."""
+    """The rules as ``rules list`` prints them. In a table with a ``width``, a rule's
+    points take one line each, the group, the source and the dimension give way, and the
+    title wraps, so that every line fits."""
     from tabulate import tabulate
 
-    rows = [[r.id, r.dimension, ", ".join(f"{t} {_points(p)}" for t, p in r.points),
-             r.group or "", f"{r.source.id}#{r.source.section}" if r.source.section else r.source.id,
-             r.title] for r in ruleset.rules]
-    headers = ["id", "dimension", "points", "group", "source", "title"]
     if fmt == "json":
         return safe_json(json.dumps(
             [r.canonical() | {"file": r.file, "line": r.line} for r in ruleset.rules],
             indent=2, ensure_ascii=False)) + "\n"
+    headers = ["id", "dimension", "points", "group", "source", "title"]
+
+    def row(r: Rule, joint: str) -> list[str]:
+        points = joint.join(safe_text(f"{t} {_points(p)}") for t, p in r.points)
+        source = f"{r.source.id}#{r.source.section}" if r.source.section else r.source.id
+        return [safe_text(r.id), safe_text(r.dimension), points, safe_text(r.group or ""),
+                safe_text(source), safe_text(r.title)]
+
     if fmt == "markdown":
-        return tabulate(safe_cells(rows, True), headers, tablefmt="github") + "\n"
-    headers, cells = _fit(headers, safe_cells(rows), width, give_way=[3, 4], shrink=5)
+        rows = [[_md(c) for c in row(r, ", ")] for r in ruleset.rules]
+        return tabulate(rows, headers, tablefmt="github") + "\n"
+    # one target a line in a table that must fit: the points are its widest column
+    rows = [row(r, ", " if width is None else "\n") for r in ruleset.rules]
+    headers, cells = _fit(headers, rows, width, give_way=[3, 4, 1], wrap=5)
     return "\n".join(_grid(headers, cells)) + "\n"

@@ -12,7 +12,7 @@ from functools import cached_property
 from operator import attrgetter
 from typing import Any, Callable
 
-from .conditions import SYMBOLS, Cmp, comparisons, leaf_matcher
+from .conditions import SYMBOLS, All, AnyOf, Cmp, Condition, leaf_matcher
 from .errors import DurableEngineError
 from .profile import Profile
 from .results import Match
@@ -59,9 +59,31 @@ class Trace:
         return Trace(self.profile, self.fact, self.evaluator, self.events + extra)
 
     def unmet(self, event: RuleNotFired) -> tuple[Match, ...]:
-        """The comparisons of a rule that were false for this profile (for explanations)."""
-        leaves = [lf for lf in comparisons(event.rule.nnf) if not lf.holds(self.fact)]
+        """The comparisons that kept a rule from firing for this profile (for explanations)."""
+        leaves = unmet_leaves(event.rule.nnf, self.fact)
         return tuple(match_of(lf)(self.profile, self.fact) for lf in leaves)
+
+
+def unmet_leaves(nnf: Condition, fact: dict[str, Any]) -> list[Cmp]:
+    """The false comparisons that make a (normal-form) condition false, in rule order.
+
+    Only the parts that failed count: a false comparison inside an ``any`` that holds
+    (the "is unknown" half of a satisfied ``not``, say) did not keep the rule from firing.
+    In an ``any`` that fails, an "is unknown" test on a field that another of its tests
+    shows known says nothing more, and is left out.
+    """
+    if isinstance(nnf, Cmp):
+        return [] if nnf.holds(fact) else [nnf]
+    if isinstance(nnf, All):
+        return [leaf for c in nnf.items for leaf in unmet_leaves(c, fact)]
+    if not isinstance(nnf, AnyOf):
+        raise TypeError("unmet_leaves needs the normal form")
+    parts = [unmet_leaves(c, fact) for c in nnf.items]
+    if not all(parts):  # one branch holds: the whole holds
+        return []
+    leaves = [leaf for part in parts for leaf in part]
+    shown = {leaf.field for leaf in leaves if leaf.op != "absent"}
+    return [leaf for leaf in leaves if leaf.op != "absent" or leaf.field not in shown]
 
 
 Matcher = Callable[[Profile, dict[str, Any]], Match]

@@ -269,3 +269,55 @@ def test_bench_json_reports_every_figure_the_issue_names():
         assert isinstance(figures[key], (int, float)) and figures[key] > 0, key
     assert 0 < figures["durable_share_of_raw"] < 2
     assert figures["rss_profiles"] == 100
+
+
+def test_validate_takes_a_profile_file():
+    result = run("validate", str(bundled_dir("profiles") / "india@2022.yaml"))
+    assert result.exit_code == 0, result.output
+    assert result.output == f"ok: {len(load_rule_ids())} rules, 1 profile\n"
+
+
+def load_rule_ids() -> list[str]:
+    from engine import Engine
+
+    with Engine.load(evaluator="reference") as engine:
+        return [r.id for r in engine.ruleset.rules]
+
+
+def test_validate_checks_only_the_profile_files_given(profiles_copy: Path):
+    (profiles_copy / "a@2022.yaml").write_text("country: a\nname: A\n")
+    (profiles_copy / "b@2022.yaml").write_text("[1, 2]\n")
+    result = run("validate", str(profiles_copy / "b@2022.yaml"),
+                 str(profiles_copy / "india@2022.yaml"))
+    assert result.exit_code == 2
+    assert "1 problem found:" in result.output
+    assert "b@2022.yaml, line 1" in result.output and "a@2022.yaml" not in result.output
+
+
+def test_validate_a_missing_file_is_a_problem(tmp_path: Path):
+    result = run("validate", str(tmp_path / "nope@2022.yaml"))
+    assert result.exit_code == 2
+    assert "nope@2022.yaml: no such file" in result.output
+
+
+def test_validate_takes_a_rule_file_for_its_rule_set(rules_copy: Path):
+    clean = run("validate", str(rules_copy / "dependence.yaml"))
+    assert clean.exit_code == 0, clean.output
+    assert clean.output.startswith(f"ok: {len(load_rule_ids())} rules, ")
+    (rules_copy / "zz.yaml").write_text("dimension: dependence\nrules: {}\n")
+    broken = run("validate", str(rules_copy / "dependence.yaml"))
+    assert broken.exit_code == 2
+    assert "zz.yaml, line 2: field 'rules'" in broken.output
+
+
+def test_validate_refuses_two_rule_sets(rules_copy: Path):
+    result = run("validate", str(rules_copy), str(bundled_dir("rules") / "dependence.yaml"))
+    assert result.exit_code == 2
+    assert "validate checks one rule set at a time" in result.output
+
+
+def test_explain_writes_to_a_file_with_o(tmp_path: Path):
+    out = tmp_path / "india.json"
+    result = run("explain", "india@2022", "--format", "json", "-o", str(out))
+    assert result.exit_code == 0 and result.output == ""
+    assert json.loads(out.read_text())["profile"] == "india@2022"

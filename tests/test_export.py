@@ -137,6 +137,20 @@ def test_workbook_holds_ranking_contributions_facts_and_sources(engine, batch, l
     assert {row[0] for row in sources[1:]} == set(engine.ruleset.catalog.entries)
 
 
+def test_batch_writes_the_workbook_to_the_file_named_and_only_there(profiles, tmp_path):
+    out = tmp_path / "ranking.xlsx"
+    result = run("batch", "--format", "xlsx", "--profiles", profiles, "-o", out)
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["ranking", "contributions", "facts", "sources"]
+    ranked = [row[1] for row in book["ranking"].iter_rows(min_row=2, values_only=True)]
+    assert ranked == [line.split(",")[1] for line in
+                      run("batch", "--format", "csv", "--profiles", profiles).output.splitlines()[1:]]
+    refused = run("batch", "--format", "xlsx", "--profiles", profiles)
+    assert refused.exit_code == 2
+    assert "--format xlsx writes a workbook: name its file with -o FILE" in refused.output
+
+
 def test_workbook_stores_a_formula_like_name_as_text(engine, batch, loaded):
     book = openpyxl.load_workbook(io.BytesIO(batch_xlsx(batch, engine, loaded)))
     cell = next(row[3] for row in book["ranking"].iter_rows(min_row=2)

@@ -19,18 +19,18 @@ import itertools
 import operator
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from pydantic import BaseModel
 
 from ..api import Engine
-from .changes import apply_changes
 from ..conditions import Condition, comparisons, fields_of
 from ..errors import ErrorCode, InputError
 from ..evaluator import ReferenceEvaluator
+from ..fields import FieldSpec, field_specs, flatten, show_value
 from ..profile import Profile
 from ..rules import RuleSet, ScoreDef
-from ..fields import FieldSpec, field_specs, flatten, show_value
+from .changes import apply_changes
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 _TARGET = re.compile(r"^\s*([a-z_-]+)\s*(<=|>=|<|>)\s*([a-z0-9-]+)\s*$")
@@ -167,7 +167,11 @@ def search(
     max_changes: int = 4,
     limit: int = 10,
     budget: int = 500_000,
+    progress: Callable[[int], None] | None = None,
 ) -> CounterfactualResult:
+    """The smallest sets of changes to actionable facts that reach the target.
+
+    ``progress`` is called once per set size searched (at most ``max_changes`` times)."""
     ruleset = engine.ruleset
     target = parse_target(target_text, ruleset)
     tdef = ruleset.targets[target.score]
@@ -225,6 +229,8 @@ def search(
                     reached.append(names)
                 if not complete:
                     break
+            if progress:
+                progress(1)
             if found or not complete:
                 break  # the smallest sets are found: larger ones are not asked for
     # closest to the present first: fewest changes, then the smallest move of the score

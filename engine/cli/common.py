@@ -140,6 +140,16 @@ def emit(text: str, output: Target | None = None) -> None:
         raise CommandError(exc) from None
 
 
+def emit_bytes(data: bytes, output: Target) -> None:
+    """Write binary output (a workbook) to a checked file target, whole or not at all."""
+    from ..output import OutputError, write_bytes
+
+    try:
+        write_bytes(output, data)
+    except OutputError as exc:
+        raise CommandError(exc) from None
+
+
 def exit_on_load_errors(errors: list) -> None:
     """Listing commands show what they could read, then name what they could not."""
     if not errors:
@@ -194,13 +204,13 @@ def stdout_is_terminal() -> bool:
     return sys.stdout.isatty()
 
 
-def terminal_width() -> int:
+def terminal_width(output: Target | None = None) -> int:
     """The width tables fit: COLUMNS when set to a number (as shells and tests set it),
-    else the terminal's, else PIPED_WIDTH."""
+    else the terminal's when writing to one, else PIPED_WIDTH (a pipe or a file)."""
     columns = os.environ.get("COLUMNS", "").strip()
     if columns.isdigit() and int(columns) > 0:
         return int(columns)
-    if stdout_is_terminal():
+    if (output is None or output.is_stdout) and stdout_is_terminal():
         import shutil
 
         return shutil.get_terminal_size((PIPED_WIDTH, 24)).columns

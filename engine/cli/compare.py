@@ -6,18 +6,27 @@ from pathlib import Path
 
 import click
 
-from ..analysis.changes import parse_assignment
-from ..analysis.compare import (compare_profiles, comparison_text, country_history,
-                                history_text)
-from ..analysis.compare import whatif as run_whatif
-from ..analysis.counterfactual import result_text, search
-from .common import (as_json, emit, format_option, handles_errors, open_engine,
-                     profiles_option, rules_option)
+# the analysis modules are imported in the commands, not here: completing an argument
+# (a profile key, a --set field) resolves the command without running it
+from .common import (
+    as_json,
+    complete_assignment,
+    complete_country,
+    complete_profile,
+    emit,
+    format_option,
+    handles_errors,
+    open_engine,
+    profiles_option,
+    progress_bar,
+    rules_option,
+)
 
 
 @click.command()
-@click.argument("key_or_file")
+@click.argument("key_or_file", shell_complete=complete_profile)
 @click.option("--set", "assignments", multiple=True, required=True, metavar="FIELD=VALUE",
+              shell_complete=complete_assignment,
               help="A fact to change, by dotted path (sanctions.caatsa_status=waived); "
               "'unknown' makes it unknown. Repeatable.")
 @format_option()
@@ -27,6 +36,10 @@ from .common import (as_json, emit, format_option, handles_errors, open_engine,
 def whatif(key_or_file: str, assignments: tuple[str, ...], fmt: str, rules_dir: Path | None,
            profiles_dir: Path | None) -> None:
     """Score a profile before and after changing some facts, and name the rules that moved."""
+    from ..analysis.changes import parse_assignment
+    from ..analysis.compare import comparison_text
+    from ..analysis.compare import whatif as run_whatif
+
     changes = dict(parse_assignment(a) for a in assignments)
     with open_engine(rules_dir) as engine:
         result = run_whatif(engine, engine.find_profile(key_or_file, profiles_dir).profile,
@@ -35,8 +48,8 @@ def whatif(key_or_file: str, assignments: tuple[str, ...], fmt: str, rules_dir: 
 
 
 @click.command()
-@click.argument("key_a")
-@click.argument("key_b")
+@click.argument("key_a", shell_complete=complete_profile)
+@click.argument("key_b", shell_complete=complete_profile)
 @format_option()
 @rules_option
 @profiles_option
@@ -44,6 +57,8 @@ def whatif(key_or_file: str, assignments: tuple[str, ...], fmt: str, rules_dir: 
 def compare(key_a: str, key_b: str, fmt: str, rules_dir: Path | None,
             profiles_dir: Path | None) -> None:
     """How the scores differ between two profiles, and which rules explain each move."""
+    from ..analysis.compare import compare_profiles, comparison_text
+
     with open_engine(rules_dir) as engine:
         a = engine.find_profile(key_a, profiles_dir).profile
         b = engine.find_profile(key_b, profiles_dir).profile
@@ -52,20 +67,22 @@ def compare(key_a: str, key_b: str, fmt: str, rules_dir: Path | None,
 
 
 @click.command()
-@click.argument("country")
+@click.argument("country", shell_complete=complete_country)
 @format_option()
 @rules_option
 @profiles_option
 @handles_errors
 def history(country: str, fmt: str, rules_dir: Path | None, profiles_dir: Path | None) -> None:
     """A country's snapshots over time: each move and the rules behind it."""
+    from ..analysis.compare import country_history, history_text
+
     with open_engine(rules_dir) as engine:
         snapshots, moves = country_history(engine, country, profiles_dir)
     emit(as_json(moves) if fmt == "json" else history_text(country, snapshots, moves), None)
 
 
 @click.command()
-@click.argument("key_or_file")
+@click.argument("key_or_file", shell_complete=complete_profile)
 @click.option("--target", required=True, metavar="SCORE OP BAND|NUMBER",
               help="e.g. 'alignment_risk<elevated' or 'deterrence>=strong'.")
 @click.option("--max-changes", type=click.IntRange(1, 5), default=4, show_default=True,
@@ -79,7 +96,11 @@ def history(country: str, fmt: str, rules_dir: Path | None, profiles_dir: Path |
 def counterfactual(key_or_file: str, target: str, max_changes: int, limit: int, fmt: str,
                    rules_dir: Path | None, profiles_dir: Path | None) -> None:
     """The smallest sets of changes to actionable facts that reach a target score or band."""
+    from ..analysis.counterfactual import result_text, search
+
     with open_engine(rules_dir) as engine:
         lp = engine.find_profile(key_or_file, profiles_dir)
-        result = search(engine, lp.profile, target, max_changes=max_changes, limit=limit)
+        with progress_bar(max_changes, "set sizes") as bar:
+            result = search(engine, lp.profile, target, max_changes=max_changes, limit=limit,
+                            progress=bar.update)
     emit(as_json(result) if fmt == "json" else result_text(result), None)

@@ -15,8 +15,9 @@ from ..authoring.scaffold import write_new_profile
 from ..profile import Profile
 from ..render import profiles_table
 from ..rule_loader import load_ruleset
-from .common import (EDITION, Share, all_profiles, as_json, emit, exit_on_load_errors,
-                     format_option, handles_errors, open_engine, profiles_option, rules_option)
+from .common import (EDITION, Share, all_profiles, as_json, complete_profile, emit,
+                     exit_on_load_errors, format_option, handles_errors, open_engine,
+                     profiles_option, rules_option, terminal_width)
 
 
 @click.group()
@@ -25,14 +26,16 @@ def profiles() -> None:
 
 
 @profiles.command(name="list")
+@click.option("--wide", is_flag=True, help="Every column, however wide (by default the table "
+              "fits the terminal: the file, then the name, give way).")
 @rules_option
 @profiles_option
 @handles_errors
-def profiles_list(rules_dir: Path | None, profiles_dir: Path | None) -> None:
-    """List the profiles: key, name, date, commitment tier."""
+def profiles_list(wide: bool, rules_dir: Path | None, profiles_dir: Path | None) -> None:
+    """List the profiles: key, name, date, commitment tier, file."""
     with open_engine(rules_dir, "reference") as engine:
         loaded, errors = engine.load_profiles(profiles_dir)
-    emit(profiles_table(loaded), None)
+    emit(profiles_table(loaded, None if wide else terminal_width()), None)
     exit_on_load_errors(errors)
 
 
@@ -61,7 +64,7 @@ def profiles_completeness(fmt: str, edition: int | None, min_share: float | None
 
 @profiles.command(name="new")
 @click.argument("key")
-@click.option("--from", "from_key", default=None, metavar="KEY",
+@click.option("--from", "from_key", default=None, metavar="KEY", shell_complete=complete_profile,
               help="Copy this profile's facts, marked for re-checking, instead of a template.")
 @rules_option
 @profiles_option

@@ -12,7 +12,7 @@ from ..api import bundled_dir
 from ..render import rules_table
 from ..rule_loader import load_ruleset
 from .common import (emit, exit_on_load_errors, handles_errors, open_engine, profiles_option,
-                     rules_option)
+                     rules_option, terminal_width)
 
 
 @click.group()
@@ -23,11 +23,15 @@ def rules() -> None:
 @rules.command(name="list")
 @click.option("--format", "fmt", type=click.Choice(("table", "markdown", "json")),
               default="table", show_default=True)
+@click.option("--wide", is_flag=True, help="Every column and whole titles, however wide (by "
+              "default the table fits the terminal: the group and the source give way, and "
+              "titles are cut short).")
 @rules_option
 @handles_errors
-def rules_list(fmt: str, rules_dir: Path | None) -> None:
-    """List the rules: id, dimension, points, group, source."""
-    emit(rules_table(load_ruleset(rules_dir or bundled_dir("rules")), fmt), None)
+def rules_list(fmt: str, wide: bool, rules_dir: Path | None) -> None:
+    """List the rules: id, dimension, points, group, source, title."""
+    width = None if wide or fmt != "table" else terminal_width()
+    emit(rules_table(load_ruleset(rules_dir or bundled_dir("rules")), fmt, width), None)
 
 
 @rules.command(name="check")

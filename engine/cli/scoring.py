@@ -7,16 +7,31 @@ from pathlib import Path
 
 import click
 
-from .. import render
-from ..api import available_processors, select_snapshots
-from ..api import validate as run_validate
-from .common import (EDITION, FORMATS_MANY, FORMATS_ONE, SORTS, emit, evaluator_option,
-                     handles_errors, open_engine, output_option, output_target, profiles_option,
-                     progress_bar, rules_option)
+# the engine is imported in the commands, not here: completing an argument (a profile key)
+# resolves the command without running it, and must not pay for the engine
+from .common import (
+    EDITION,
+    FORMATS_MANY,
+    FORMATS_ONE,
+    SORTS,
+    complete_profile,
+    emit,
+    emit_bytes,
+    evaluator_option,
+    handles_errors,
+    open_engine,
+    output_option,
+    output_target,
+    profiles_option,
+    progress_bar,
+    rules_option,
+    terminal_width,
+    use_color,
+)
 
 
 @click.command()
-@click.argument("key_or_file")
+@click.argument("key_or_file", shell_complete=complete_profile)
 @click.option("--format", "fmt", type=click.Choice(FORMATS_ONE), default="text", show_default=True)
 @rules_option
 @profiles_option
@@ -26,32 +41,54 @@ from .common import (EDITION, FORMATS_MANY, FORMATS_ONE, SORTS, emit, evaluator_
 def score(key_or_file: str, fmt: str, rules_dir: Path | None, profiles_dir: Path | None,
           evaluator: str, output: str | None) -> None:
     """Score one profile, given by key (india@2022) or file, with its explanation."""
+    from .. import render
+
     target = output_target(output, rules_dir, profiles_dir, key_or_file)
     with open_engine(rules_dir, evaluator) as engine:
         result = engine.score(engine.find_profile(key_or_file, profiles_dir).profile)
-        text = render.result(result, engine.ruleset, fmt)
+        text = render.result(result, engine.ruleset, fmt, color=use_color(target))
     emit(text, target)
 
 
 @click.command()
-@click.argument("key_or_file")
+@click.argument("key_or_file", shell_complete=complete_profile)
 @click.option("--all", "show_all", is_flag=True, help="Also list the rules that did not fire, "
               "with the facts that kept each from firing.")
+@click.option("--fails", is_flag=True, help="Only the rules that did not fire, with the facts "
+              "that kept each from firing.")
+@click.option("--dimension", "dimension", metavar="NAME", default=None,
+              help="Only the rules that give points to this score or dimension "
+              "(deterrence, alignment_risk, dependence, ...).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS_ONE), default="text", show_default=True)
 @rules_option
 @profiles_option
 @evaluator_option
+@output_option
 @handles_errors
-def explain(key_or_file: str, show_all: bool, rules_dir: Path | None,
-            profiles_dir: Path | None, evaluator: str) -> None:
+def explain(key_or_file: str, show_all: bool, fails: bool, dimension: str | None, fmt: str,
+            rules_dir: Path | None, profiles_dir: Path | None, evaluator: str,
+            output: str | None) -> None:
     """Show the evaluation trace of one profile, rule by rule."""
+    from .. import render
+
+    target = output_target(output, rules_dir, profiles_dir, key_or_file)
     with open_engine(rules_dir, evaluator) as engine:
         result, trace = engine.trace(engine.find_profile(key_or_file, profiles_dir).profile)
-        emit(render.trace_text(trace, result, show_all), None)
+        name = render.target_name(result, dimension) if dimension is not None else None
+        if fmt == "json":
+            text = render.trace_json(trace, result, show_all, fails, name)
+        elif fmt == "markdown":
+            text = render.trace_markdown(trace, result, show_all, fails, name)
+        else:
+            text = render.trace_text(trace, result, show_all, fails, name, engine.ruleset,
+                                     use_color(target))
+    emit(text, target)
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(FORMATS_MANY), default="table",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice((*FORMATS_MANY, "xlsx")), default="table",
+              show_default=True, help="xlsx: a workbook (ranking, contributions, facts, sources), "
+              "written to the file -o names.")
 @click.option("--sort", type=click.Choice(SORTS), default="deterrence", show_default=True,
               help="Rank by this, highest score first.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
@@ -60,20 +97,39 @@ def explain(key_or_file: str, show_all: bool, rules_dir: Path | None,
               metavar="YEAR", help="Rank one edition: the profiles dated in YEAR.")
 @click.option("--all", "every_snapshot", is_flag=True,
               help="Rank every snapshot, several per country (default: the latest of each).")
+@click.option("--columns", metavar="A,B,...", default=None,
+              help="The table's columns, in this order: rank, profile, name, deterrence, "
+              "deterrence_band, alignment_risk, alignment_risk_band and the dimensions "
+              "(table and markdown formats).")
+@click.option("--wide", is_flag=True, help="Every column, however wide the table (by default "
+              "a table fits the terminal: COLUMNS, else its width, else 120 when piped).")
 @rules_option
 @profiles_option
 @evaluator_option
 @output_option
 @handles_errors
 def batch(fmt: str, sort: str, jobs: int, edition: int | None, every_snapshot: bool,
-          rules_dir: Path | None, profiles_dir: Path | None, evaluator: str,
-          output: str | None) -> None:
+          columns: str | None, wide: bool, rules_dir: Path | None, profiles_dir: Path | None,
+          evaluator: str, output: str | None) -> None:
     """Score the profiles and rank them; broken profiles are reported, the rest scored.
 
     By default the ranking holds the latest snapshot of each country and says so;
-    --as-of YEAR ranks one edition, --all every snapshot."""
+    --as-of YEAR ranks one edition, --all every snapshot. The table fits the terminal:
+    the dimension columns, then the name, give way (a note names them); --wide shows
+    them all, --columns chooses."""
+    from .. import render
+    from ..api import available_processors, select_snapshots
+
     if edition is not None and every_snapshot:
         raise click.UsageError("--as-of and --all exclude each other: choose one edition or all")
+    if (columns is not None or wide) and fmt not in ("table", "markdown"):
+        raise click.UsageError("--columns and --wide shape the table and markdown formats; "
+                               f"--format {fmt} always holds every column")
+    if columns is not None and wide:
+        raise click.UsageError("--columns and --wide exclude each other: choose the columns "
+                               "or take them all")
+    if fmt == "xlsx" and output in (None, "-"):
+        raise click.UsageError("--format xlsx writes a workbook: name its file with -o FILE")
     target = output_target(output, rules_dir, profiles_dir)
     if jobs > (processors := available_processors()):
         # more processes than processors only adds start-up and memory
@@ -81,14 +137,28 @@ def batch(fmt: str, sort: str, jobs: int, edition: int | None, every_snapshot: b
                    f"{'s' if processors != 1 else ''} available; using {processors}", err=True)
         jobs = processors
     with open_engine(rules_dir, evaluator) as engine:
+        picked = render.choose_columns(columns, render.batch_columns(engine.ruleset)) \
+            if columns is not None else None
         chosen, _ = select_snapshots(engine.profile_files(profiles_dir), edition,
                                      every_snapshot)
         with progress_bar(len(chosen), "profiles") as bar:
             result = engine.batch(profiles_dir, sort=sort, jobs=jobs, progress=bar.update,
                                   edition=edition, every_snapshot=every_snapshot)
-        text = render.batch_json(result) if fmt == "json" else \
-            render.batch_table(result, engine.ruleset, fmt)
-    emit(text, target)
+        if fmt == "xlsx":
+            from ..export import batch_xlsx
+
+            workbook = batch_xlsx(result, engine.ruleset, [
+                engine.find_profile(r.profile, profiles_dir).profile for r in result.results])
+        elif fmt == "json":
+            text = render.batch_json(result)
+        else:
+            width = None if wide or fmt != "table" else terminal_width(target)
+            text = render.batch_table(result, engine.ruleset, fmt, width=width, columns=picked,
+                                      color=use_color(target))
+    if fmt == "xlsx":
+        emit_bytes(workbook, target)
+    else:
+        emit(text, target)
     if result.errors:
         if fmt != "json":
             click.echo(render.errors_text(result.errors), err=True, nl=False)
@@ -96,15 +166,23 @@ def batch(fmt: str, sort: str, jobs: int, edition: int | None, every_snapshot: b
 
 
 @click.command()
+@click.argument("paths", nargs=-1, metavar="[PATH]...",
+                type=click.Path(path_type=Path), shell_complete=complete_profile)
 @rules_option
 @profiles_option
 @handles_errors
-def validate(rules_dir: Path | None, profiles_dir: Path | None) -> None:
-    """Check every rule file and profile, and report all problems at once."""
-    n_rules, n_profiles, problems = run_validate(rules_dir, profiles_dir)
+def validate(paths: tuple[Path, ...], rules_dir: Path | None, profiles_dir: Path | None) -> None:
+    """Check every rule file and profile, and report all problems at once.
+
+    PATHs name what to check instead: profile files or directories of them (only those
+    profiles are checked), or a rule file or rule directory (its whole rule set is
+    checked, and tried on the profiles), e.g. 'validate profiles/india@2022.yaml'."""
+    from ..filecheck import validate_paths
+
+    n_rules, n_profiles, problems = validate_paths(paths, rules_dir, profiles_dir)
     if problems:
         click.echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found:", err=True)
         for p in problems:
             click.echo(f"- {p}", err=True)
         sys.exit(2)
-    click.echo(f"ok: {n_rules} rules, {n_profiles} profiles")
+    click.echo(f"ok: {n_rules} rules, {n_profiles} profile{'s' if n_profiles != 1 else ''}")
