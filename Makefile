@@ -4,13 +4,18 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench golden clean
+.PHONY: run test lint bench golden clean
 
 run: $(STAMP)
 	$(BIN)/latticework batch
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# pyflakes, bugbear, isort, pyupgrade (ruff) and the types (mypy, with pydantic's plugin)
+lint: $(STAMP)
+	$(BIN)/ruff check engine tests benchmarks
+	$(BIN)/mypy
 
 # figures, not pass/fail: the README's performance section quotes them
 bench: $(STAMP)
@@ -25,7 +30,7 @@ $(BIN)/python:
 
 # durable-rules ships as source only: this step compiles its C core (gcc, Python headers)
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,lint]'
 	touch $(STAMP)
 
 clean:

@@ -56,8 +56,28 @@ class ScoreDef:
     is_dimension: bool
     monotone: tuple[Monotone, ...] = ()
 
+    # every score and dimension runs on one scale, cut into bands of equal width
+    LOW = 0
+    HIGH = 100
+
+    @property
+    def band_width(self) -> int:
+        return (self.HIGH - self.LOW) // len(self.bands)
+
+    def band_index(self, score: int) -> int:
+        return min((score - self.LOW) // self.band_width, len(self.bands) - 1)
+
     def band(self, score: int) -> str:
-        return self.bands[min(score // 20, 4)]
+        return self.bands[self.band_index(score)]
+
+    def band_range(self, band: str) -> tuple[int, int]:
+        """The lowest and highest score in a band (the top band ends at HIGH)."""
+        low = self.LOW + self.bands.index(band) * self.band_width
+        return low, self.HIGH if band == self.bands[-1] else low + self.band_width - 1
+
+    def bounded(self, raw: int) -> int:
+        """A raw sum brought within the scale (the adjustment is the difference)."""
+        return min(self.HIGH, max(self.LOW, raw))
 
 
 @dataclass(frozen=True)
@@ -68,6 +88,14 @@ class Group:
     required: bool
     file: str
     line: int | None
+
+
+@dataclass(frozen=True)
+class GroupCheck:
+    id: str
+    members: frozenset[str]
+    exclusive: bool
+    required: bool
 
 
 @dataclass(frozen=True)
@@ -151,6 +179,28 @@ class RuleSet:
             if r.id == rule_id:
                 return r
         raise KeyError(rule_id)
+
+    @cached_property
+    def group_checks(self) -> tuple[GroupCheck, ...]:
+        """The groups that constrain a profile (exclusive, required or both), with their
+        rules: what scoring, the counterfactual search and the checker each enforce."""
+        checks = []
+        for gid, group in sorted(self.groups.items()):
+            members = frozenset(r.id for r in self.rules if r.group == gid)
+            if members and (group.exclusive or group.required):
+                checks.append(GroupCheck(gid, members, group.exclusive, group.required))
+        return tuple(checks)
+
+    def group_violation(self, fired: frozenset[str]) -> tuple[str, list[str], str] | None:
+        """The first group the fired rules break, as (group, its rules that fired,
+        "exclusive" or "required"), or None when every group is respected."""
+        for check in self.group_checks:
+            hits = check.members & fired
+            if check.exclusive and len(hits) > 1:
+                return check.id, sorted(hits), "exclusive"
+            if check.required and not hits:
+                return check.id, [], "required"
+        return None
 
     @cached_property
     def fields_read(self) -> tuple[FieldSpec, ...]:

@@ -27,13 +27,13 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 
 from ..api import Engine
-from .changes import apply_changes
 from ..errors import LoadError, LoadErrors
-from ..loader import LoadedProfile
-from ..validation import parse_as
-from ..rules import CALIBRATION_FILE
 from ..fields import show_value
+from ..loader import LoadedProfile
+from ..rules import CALIBRATION_FILE
+from ..validation import parse_as
 from ..yamlsource import load_document
+from .changes import apply_changes
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
        "==": operator.eq, "!=": operator.ne}
@@ -156,8 +156,8 @@ def run_calibration(
         if term.value is not None:
             return term.value
         if term.band is not None:
-            bands = engine.ruleset.targets[other.score].bands  # type: ignore[index]
-            return bands.index(term.band) * 20
+            scale = engine.ruleset.targets[other.score]  # type: ignore[index]
+            return scale.band_range(term.band)[0]
         if term.profile not in cache:
             cache[term.profile] = engine.find_profile(term.profile, profiles_dir)
         profile = cache[term.profile].profile

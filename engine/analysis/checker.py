@@ -29,8 +29,8 @@ from itertools import combinations
 from typing import Any
 
 from ..conditions import All, AnyOf, Cmp, Condition, fields_of
-from ..rules import Monotone, Rule, RuleSet, ScoreDef
 from ..fields import FieldSpec, field_specs, show_value
+from ..rules import Monotone, Rule, RuleSet, ScoreDef
 
 
 @dataclass(frozen=True)
@@ -130,13 +130,11 @@ class Symbolic:
         """The profile is scorable: every exclusive and required group is respected."""
         z3 = self.z3
         parts = list(self.domain)
-        for gid, group in ruleset.groups.items():
-            members = [self.fires(r) for r in ruleset.rules if r.group == gid]
-            if not members:
-                continue
-            if group.exclusive:
+        for check in ruleset.group_checks:
+            members = [self.fires(ruleset.rule(rid)) for rid in sorted(check.members)]
+            if check.exclusive:
                 parts.append(z3.AtMost(*members, 1))
-            if group.required:
+            if check.required:
                 parts.append(z3.Or(*members))
         return z3.And(*parts)
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 import itertools
 import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -62,8 +63,7 @@ def parse_target(text: str, ruleset: RuleSet) -> Target:
     if bound not in target.bands:
         raise InputError(f"target '{text}': {name} has no band '{bound}'; its bands are "
                          + ", ".join(target.bands), ErrorCode.BAD_TARGET)
-    low = target.bands.index(bound) * 20
-    high = 100 if bound == target.bands[-1] else low + 19
+    low, high = target.band_range(bound)
     # a band names a range: "< guarded" is below its floor, "> guarded" above its ceiling
     edge = {"<": low, ">=": low, ">": high, "<=": high}[op]
     return Target(name, op, edge, text)
@@ -134,17 +134,12 @@ class _FastScorer:
         self.reference = ReferenceEvaluator(ruleset)
         self.base = target.base
         self.points = {r.id: r.points_for(target.id) for r in ruleset.rules}
-        self.exclusive = [{r.id for r in ruleset.rules if r.group == g}
-                          for g, grp in ruleset.groups.items() if grp.exclusive]
-        self.required = [{r.id for r in ruleset.rules if r.group == g}
-                         for g, grp in ruleset.groups.items() if grp.required]
+        self.ruleset = ruleset
 
     def raw(self, fact: dict[str, Any]) -> int | None:
         """The unbounded score, or None for a profile the groups reject."""
         fired = self.reference.fired(fact)
-        if any(len(fired & g) > 1 for g in self.exclusive):
-            return None
-        if any(g and not fired & g for g in self.required):
+        if self.ruleset.group_violation(fired) is not None:
             return None
         return self.base + sum(self.points[r] for r in fired)
 
@@ -219,11 +214,11 @@ def search(
                         complete = False
                         break
                     trial = dict(fact)
-                    trial.update(zip(combo, values))
+                    trial.update(zip(combo, values, strict=True))
                     raw = scorer.raw(trial)
                     s = None if raw is None else min(100, max(0, raw))
                     if s is not None and target.met(s):
-                        found.append((tuple(zip(combo, values)), s))
+                        found.append((tuple(zip(combo, values, strict=True)), s))
                         hit = True
                 if hit:
                     reached.append(names)

@@ -18,14 +18,15 @@ fact one at a time and lists the assumptions that move a partner's rank most.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from pydantic import BaseModel
 
 from ..api import Engine
 from ..evaluator import ReferenceEvaluator
-from ..profile import Confidence, Profile
 from ..fields import field_specs, flatten
+from ..profile import Confidence, Profile
 
 TOP_ASSUMPTIONS = 20
 
@@ -127,7 +128,7 @@ def analyse(
         row = cache.get(key)
         if row is None:
             fact = dict(facts[p])
-            for (path, _, _), value in zip(options[p], chosen):
+            for (path, _, _), value in zip(options[p], chosen, strict=True):
                 if value is None:
                     fact.pop(path, None)
                 else:
@@ -168,7 +169,7 @@ def analyse(
                 distinct, which = np.unique(codes, axis=0, return_inverse=True)
                 rows = np.stack([
                     firing_row(p, tuple(o[1] if c == 0 else o[2][c - 1]
-                                        for o, c in zip(opts, code)))
+                                        for o, c in zip(opts, code, strict=True)))
                     for code in distinct])
                 draw_fired = rows[which.reshape(-1)]  # draws x rules
                 for t in targets:
@@ -186,7 +187,7 @@ def analyse(
         scores = {}
         for t in targets:
             s = samples[t.id][p].astype(np.float64)
-            band_idx = np.minimum(s // 20, 4).astype(int)
+            band_idx = np.minimum((s - t.LOW) // t.band_width, len(t.bands) - 1).astype(int)
             bands = {b: round(float((band_idx == i).mean()), 4) for i, b in enumerate(t.bands)}
             lo, med, hi = np.percentile(s, [5, 50, 95])
             scores[t.id] = Interval(score=baseline[t.id][p], low=round(float(lo), 2),
