@@ -43,6 +43,7 @@ from .rule_loader import load_ruleset
 from .rules import RuleSet
 from .fields import flatten, suggest
 from .scoring import Scorer
+from .streaming import RankedBatch, Record, Spool
 from .trace import Trace, Tracer
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -246,9 +247,7 @@ class Engine:
         _check_sort(sort)
         paths, selection = select_snapshots(
             profile_files(profiles_dir or bundled_dir("profiles")), edition, every_snapshot)
-        jobs = max(1, min(jobs, available_processors()))
-        size = max(1, min(64, -(-len(paths) // jobs)))
-        chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
+        chunks, jobs = _chunks(paths, jobs)
         # the workers' pipes are watched with select(), which takes pipes on POSIX only
         if jobs > 1 and len(chunks) > 1 and os.name == "posix":
             done = _parallel(self.ruleset.directory, self.evaluator.name, chunks, jobs)
@@ -266,6 +265,51 @@ class Engine:
         errors.sort(key=lambda e: (e.source, e.message))
         return BatchResult(ruleset=self.info, results=tuple(results), errors=tuple(errors),
                            selection=selection)
+
+    def batch_stream(
+        self,
+        record: Record,
+        profiles_dir: str | Path | None = None,
+        sort: str = "deterrence",
+        jobs: int = 1,
+        progress: Callable[[int], None] | None = None,
+        edition: int | None = None,
+        every_snapshot: bool = False,
+    ) -> RankedBatch:
+        """``batch``, with each result rendered by ``record`` (see ``engine.streaming``:
+        ``record_for(fmt, dimensions)``) as soon as it is scored and set aside under its
+        sort key: memory holds a key per profile, not every explanation, and ``--jobs``
+        workers send back the rendered bytes. ``records()`` of the answer gives them in
+        rank order; ``streaming.write`` writes a whole document from them.
+
+        ``record`` must be a module-level function or a picklable object for ``jobs`` > 1.
+        """
+        self._require_open()
+        _check_sort(sort)
+        paths, selection = select_snapshots(
+            profile_files(profiles_dir or bundled_dir("profiles")), edition, every_snapshot)
+        chunks, jobs = _chunks(paths, jobs)
+        spool = Spool()
+        errors: list[ErrorOut] = []
+        try:
+            if jobs > 1 and len(chunks) > 1 and os.name == "posix":
+                done = _parallel(self.ruleset.directory, self.evaluator.name, chunks, jobs,
+                                 sort, record)
+            else:
+                _settle()
+                done = (_load_and_record(self, chunk, sort, record) for chunk in chunks)
+            # to the end of ``done``, so that workers are shut down in order, not killed
+            for i, (records, failed) in enumerate(done):
+                for key, data in records:
+                    spool.add(key, data)
+                errors += failed
+                if progress:
+                    progress(len(chunks[i]))
+        except BaseException:
+            spool.close()
+            raise
+        errors.sort(key=lambda e: (e.source, e.message))
+        return RankedBatch(self.info, tuple(errors), selection, spool)
 
 
 def _check_sort(sort: object) -> None:
@@ -327,16 +371,50 @@ def _load_and_score(engine: Engine, paths: list[Path]) -> tuple[list[ProfileResu
     return results, errors + eval_errors
 
 
+def _chunks(paths: list[Path], jobs: int) -> tuple[list[list[Path]], int]:
+    """The files in chunks for ``jobs`` processes (capped at the processors), and the jobs."""
+    jobs = max(1, min(jobs, available_processors()))
+    size = max(1, min(64, -(-len(paths) // jobs)))
+    return [paths[i:i + size] for i in range(0, len(paths), size)], jobs
+
+
+def _load_and_record(
+    engine: Engine, paths: list[Path], sort: str, record: Record
+) -> tuple[list[tuple[tuple, bytes]], list[ErrorOut]]:
+    """One chunk of a streaming batch: each result as its sort key and rendered bytes."""
+    results, errors = _load_and_score(engine, paths)
+    key = SORT_KEYS[sort]
+    return [(key(r), record(r)) for r in results], errors
+
+
+def _settle() -> None:
+    """Called once the rule set is loaded, before a batch: the objects alive now (the
+    modules, the rules, the compiled tables) live as long as the process, so the
+    collector stops walking them on every full collection of the batch's garbage."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 _worker_engine: Engine | None = None
+_worker_record: tuple[str, Record] | None = None
 
 
-def _worker_init(rules_dir: str, evaluator: str) -> None:
-    global _worker_engine
+def _worker_init(rules_dir: str, evaluator: str, sort: str | None = None,
+                 record: Record | None = None) -> None:
+    global _worker_engine, _worker_record
     _worker_engine = Engine.load(rules_dir, evaluator=evaluator)
+    _worker_record = (sort, record) if sort is not None and record is not None else None
+    _settle()
 
 
-def _worker(paths: list[Path]) -> tuple[list[ProfileResult], list[ErrorOut]]:
+def _worker(paths: list[Path]) -> tuple[list, list[ErrorOut]]:
+    """A chunk's results, or with a record function (``batch_stream``) its rendered
+    records: a few kilobytes to send back rather than explanation graphs to unpickle."""
     assert _worker_engine is not None
+    if _worker_record is not None:
+        return _load_and_record(_worker_engine, paths, *_worker_record)
     return _load_and_score(_worker_engine, paths)
 
 
@@ -350,13 +428,15 @@ def available_processors() -> int:
 
 
 def _parallel(
-    rules_dir: str, evaluator: str, chunks: list[list[Path]], jobs: int
-) -> Iterator[tuple[list[ProfileResult], list[ErrorOut]]]:
+    rules_dir: str, evaluator: str, chunks: list[list[Path]], jobs: int,
+    sort: str | None = None, record: Record | None = None,
+) -> Iterator[tuple[list, list[ErrorOut]]]:
     # Not multiprocessing: see engine/workers.py (no re-import of __main__, no fork of
     # the durable_rules tables, workers that end with their parent).
     from .workers import Pool, WorkerLost
 
-    with Pool(min(jobs, len(chunks)), _worker_init, (rules_dir, evaluator), _worker) as pool:
+    with Pool(min(jobs, len(chunks)), _worker_init, (rules_dir, evaluator, sort, record),
+              _worker) as pool:
         try:
             yield from pool.map(chunks)
         except WorkerLost as lost:

@@ -28,9 +28,11 @@ import secrets
 import signal
 import stat
 import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from types import FrameType
+from typing import IO, Any
 
 from .errors import InputError, display_path
 
@@ -62,7 +64,6 @@ class OutputError(InputError):
     """The output cannot go where the user asked; nothing was written there."""
 
     def __init__(self, code: str, path: str, reason: str) -> None:
-        self.code = code
         self.path = path
         self.reason = reason
         super().__init__(f"{path}: {reason} [{code}]", code)
@@ -195,11 +196,17 @@ def write_bytes(target: Target, data: bytes) -> None:
     SIGTERM and SIGHUP, like Ctrl-C, remove the temporary file before the process
     ends; the signal then does what it would have done.
     """
+    write_stream(target, lambda fh: fh.write(data))
+
+
+def write_stream(target: Target, produce: Callable[[IO[bytes]], object]) -> None:
+    """Replace the target's file with what ``produce`` writes to the stream it is given,
+    whole, or leave it as it was: the bytes go to a temporary file, renamed at the end."""
     assert target.path is not None, "standard output is written by the caller"
     real, st = _inspect(target.path, target.shown)  # the file system may have changed since
     try:
         with _signals_raise():
-            _replace(real, st, data)
+            _replace(real, st, produce)
     except _Signalled as sig:
         signal.raise_signal(sig.signum)  # the previous handler is back: default ends us
         raise OutputError("output-interrupted", target.shown,
@@ -209,7 +216,8 @@ def write_bytes(target: Target, data: bytes) -> None:
         raise os_error(exc, target.shown) from None
 
 
-def _replace(real: str, st: os.stat_result | None, data: bytes) -> None:
+def _replace(real: str, st: os.stat_result | None,
+             produce: Callable[[IO[bytes]], object]) -> None:
     directory, name = os.path.split(real)
     tmp = ""
     try:
@@ -223,7 +231,7 @@ def _replace(real: str, st: os.stat_result | None, data: bytes) -> None:
                     with contextlib.suppress(PermissionError):
                         os.fchown(fd, st.st_uid, st.st_gid)
                 os.fchmod(fd, stat.S_IMODE(st.st_mode))
-            fh.write(data)
+            produce(fh)
             fh.flush()
             os.fsync(fd)
         os.replace(tmp, real)
@@ -266,7 +274,7 @@ def _signals_raise() -> Iterator[None]:
     """SIGTERM and SIGHUP raise, for the length of a write, so that the cleanup runs.
     A signal the process ignores (nohup) stays ignored; only the main thread may set
     handlers, and elsewhere the write goes on without them."""
-    previous: dict[int, object] = {}
+    previous: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
     if threading.current_thread() is threading.main_thread():
         for signum in _CATCH:
             handler = signal.getsignal(signum)

@@ -15,21 +15,30 @@ import errno
 import os
 import re
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ruamel.yaml import YAML
+from ruamel.yaml.composer import ComposerError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import (
     AliasEvent,
-    CollectionEndEvent,
-    CollectionStartEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
     SequenceStartEvent,
 )
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.resolver import VersionedResolver
-from ruamel.yaml.tag import Tag
+
+try:
+    from _ruamel_yaml import CParser as _CParser
+except ImportError:  # without ruamel.yaml.clib: its pure-Python parser, same events
+    _CParser = None
 
 from .errors import LoadError
 
@@ -68,48 +77,79 @@ class Document:
 
 
 class _Resolver(VersionedResolver):
-    """YAML 1.2 resolution, with the per-scalar work done once per document kind.
+    """YAML 1.2 resolution, with the per-scalar work done once per process.
 
     ruamel.yaml asks, for each scalar, which YAML version the document uses (with the C
     parser that question ends in two caught exceptions and always in the default, 1.2),
     merges the candidate patterns for the scalar's first character anew, and builds a new
-    tag object. Together that was half the time spent loading a profile. The patterns and
-    tags are ruamel's own; only the bookkeeping is cached.
+    tag object. The patterns and tags are ruamel's own; only the bookkeeping is cached.
     """
+
+    _candidate_cache: ClassVar[dict[str, list[tuple[str, Any]]]] = {}
 
     @property
     def processing_version(self) -> Any:
         return (1, 2)
 
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is not ScalarNode or self.yaml_path_resolvers:
-            return super().resolve(kind, value, implicit)
-        if implicit[0]:
-            for tag, regexp in self._candidates(value[:1]):
-                if regexp.match(value):
-                    return tag
-        return self.DEFAULT_SCALAR_TAG
-
-    def _candidates(self, first: str) -> list[tuple[Any, Any]]:
-        try:
-            cache = self._candidate_cache
-        except AttributeError:
-            cache = self._candidate_cache = {}
-        found = cache.get(first)
+    def candidates(self, first: str) -> list[tuple[str, Any]]:
+        """(tag, match) for each pattern a plain scalar starting with ``first`` may match."""
+        found = self._candidate_cache.get(first)
         if found is None:
             table = self.versioned_resolver
-            found = [(Tag(suffix=tag), regexp)
+            # ruamel wraps its patterns in a lazy proxy that costs a lookup per use
+            found = [(str(tag), regexp.match)
                      for tag, regexp in [*table.get(first, []), *table.get(None, [])]]
-            cache[first] = found
+            self._candidate_cache[first] = found
         return found
 
 
-def _yaml() -> YAML:
-    # the C parser (ruamel.yaml.clib) when installed: seven times faster, same marks
-    y = YAML(typ="safe")
-    y.Resolver = _Resolver
-    y.allow_duplicate_keys = True  # we report duplicates ourselves, with both lines
-    return y
+class _Reader:
+    """What every parse shares, built once: the resolver's patterns and a constructor for
+    the scalars that are not text. libyaml's parser takes its text when it is made, so
+    that one object is made per file; it costs a few microseconds."""
+
+    def __init__(self) -> None:
+        # the C parser (ruamel.yaml.clib) when installed: seven times faster, same marks
+        y = YAML(typ="safe")
+        y.Resolver = _Resolver
+        # ruamel's loader of an empty text: its resolver answers which tag a plain scalar
+        # has, its constructor builds the scalars that are not text; nothing else is used
+        loader, _ = y.get_constructor_parser("")
+        self.candidates = loader.candidates
+        self.construct = loader.construct_non_recursive_object
+        self.parser: Any = y.Parser
+        self.pure = y.Parser is not _CParser
+        # the scalars that are not text are immutable (numbers, dates, booleans, null)
+        # and the same few recur in every file: 2022, true, 0.0
+        self.constructed: dict[tuple[str, str], Any] = {}
+
+    def events(self, text: str) -> Iterator[Any]:
+        if self.pure:
+            yield from YAML(typ="safe", pure=True).parse(text)
+            return
+        parser = self.parser(text)
+        try:
+            while parser.check_event():
+                yield parser.get_event()
+        finally:
+            parser.dispose()
+
+    def tag_of(self, value: str, plain: bool) -> str:
+        if plain:
+            for tag, match in self.candidates(value[:1]):
+                if match(value):
+                    return tag
+        return _STR
+
+
+_reader: _Reader | None = None
+
+
+def _shared() -> _Reader:
+    global _reader
+    if _reader is None:
+        _reader = _Reader()
+    return _reader
 
 
 _KINDS = (
@@ -190,13 +230,9 @@ def load_document(path: str | Path, text: str | None = None) -> Document:
         text = read_text(path)
     if not text.strip():
         raise LoadError("empty-file", path, expected="a YAML mapping", found="an empty file")
-    y = _yaml()
+    builder = _Builder(path, _shared())
     try:
-        # an alias needs '*', deep nesting many brackets or much indentation: text
-        # with neither is spared the second parse
-        if "*" in text or _depth_bound(text) > MAX_DEPTH:
-            _check_events(path, y, text)
-        root = y.compose(text)
+        found, data = builder.build(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -208,14 +244,12 @@ def load_document(path: str | Path, text: str | None = None) -> Document:
         raise LoadError(
             "yaml-syntax", path, line=line, detail=f"the file is not valid YAML: {problem}{context}"
         ) from None
-    except YAMLError as exc:  # ruamel's composer raises unmarked errors for a few inputs
+    except YAMLError as exc:  # ruamel raises unmarked errors for a few inputs
         raise LoadError(
             "yaml-syntax", path, detail=f"the file is not valid YAML: {' '.join(str(exc).split())}"
         ) from None
-    if root is None:
+    if not found:
         raise LoadError("empty-file", path, expected="a YAML mapping", found="no document")
-    builder = _Builder(path, y)
-    data = builder.build(root, ())
     return Document(str(path), data, builder.lines)
 
 
@@ -236,113 +270,244 @@ def _depth_bound(text: str) -> int:
     return 2 * (text.count("[") + text.count("{")) + 2 * (widest + 1)
 
 
-def _check_events(path: Path, y: YAML, text: str) -> None:
-    # Checked on the event stream, before any node exists: an alias bomb is refused at its
-    # first alias, deep nesting at its first level too many, each with its line. The parse
-    # stops there, so the parser's cost for deep nesting is never paid.
-    depth = 0
-    for event in y.parse(text):
-        if isinstance(event, AliasEvent):
-            raise LoadError(
-                "yaml-alias", path, line=event.start_mark.line + 1,
-                detail=f"the alias *{event.anchor} reuses an anchored value",
-                hint="write the value out; anchors and aliases are not accepted in latticework files",
-            )
-        if isinstance(event, CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise LoadError(
-                    "yaml-too-deep", path, line=event.start_mark.line + 1,
-                    expected=f"lists and mappings nested at most {MAX_DEPTH} deep",
-                    found=f"a {'list' if isinstance(event, SequenceStartEvent) else 'mapping'} "
-                    f"at depth {depth}",
-                )
-        elif isinstance(event, CollectionEndEvent):
-            depth -= 1
+class _Open:
+    """A mapping or list being read: its value, path, and for a mapping the key waiting
+    for its value and the line of each key so far."""
+
+    __slots__ = ("at", "is_map", "key", "key_lines", "value")
+
+    def __init__(self, value: Any, at: Path_, is_map: bool) -> None:
+        self.value = value
+        self.at = at
+        self.is_map = is_map
+        self.key: str | None = None
+        self.key_lines: dict[str, int] = {}
 
 
 class _Builder:
-    def __init__(self, path: Path, y: YAML) -> None:
+    """Plain data and the line of every path, built from libyaml's events in one pass.
+
+    Every check is made on the way: an alias is refused at the alias (an alias bomb
+    costs nothing to write and an exponential amount to walk), nesting at its first
+    level too many (libyaml takes time quadratic in the depth), a tag, a complex key or
+    a duplicate key where it stands. No node tree is built: ruamel's composer made
+    one Python object per value and resolved each tag through several layers, twice
+    the time of the parse itself.
+    """
+
+    def __init__(self, path: Path, reader: _Reader) -> None:
         self.path = path
-        self.constructor = y.constructor
+        self.reader = reader
         self.lines: dict[Path_, int] = {}
 
-    def fail(self, code: str, node: Node, **kw: Any) -> LoadError:
-        return LoadError(code, self.path, line=node.start_mark.line + 1, **kw)
+    def fail(self, code: str, event: Any, **kw: Any) -> LoadError:
+        return LoadError(code, self.path, line=event.start_mark.line + 1, **kw)
 
-    def build(self, node: Node, at: Path_) -> Any:
-        self.lines[at] = node.start_mark.line + 1
-        # ruamel rebuilds a node's tag text on every read of .tag: read it once per node
-        tag = node.tag
-        if isinstance(node, MappingNode):
-            if tag != _MAP:
-                raise self._tag_error(node, at)
-            out: dict[str, Any] = {}
-            key_lines: dict[Any, int] = {}
-            for key_node, value_node in node.value:
-                key_tag = key_node.tag
-                if not isinstance(key_node, ScalarNode) or key_tag not in _SCALAR_TAGS:
+    def build(self, text: str) -> tuple[bool, Any]:
+        """(whether the text holds a document, its data).
+
+        The problems are reported in the order the composer reported them: an alias or
+        nesting too deep first, as it stops the parse; then a syntax error anywhere;
+        then the first problem of values (a tag, a key). So after a problem of values
+        the events are still read to the end, but nothing more is built.
+        """
+        lines = self.lines
+        candidates = self.reader.candidates
+        stack: list[_Open] = []
+        parent: _Open | None = None
+        anchors: dict[str, Any] = {}
+        root: Any = None
+        found = False
+        document_start: Any = None
+        depth = 0
+        problem: LoadError | None = None
+        for event in self.reader.events(text):
+            kind = type(event)
+            if kind is ScalarEvent:
+                if document_start is None:
+                    document_start = event.start_mark
+                if event.anchor is not None:
+                    self._anchor(event, anchors)
+                if problem is not None:
+                    continue
+                if parent is not None and parent.is_map and parent.key is None:
+                    if (event.tag is None and event.value not in parent.key_lines
+                            and not (event.implicit[0] and candidates(event.value[:1]))):
+                        key = event.value  # text: quoted, or plain that no pattern matches
+                    else:
+                        try:
+                            key = self._key(event, parent)
+                        except LoadError as exc:
+                            problem = exc
+                            continue
+                    parent.key_lines[key] = event.start_mark.line + 1
+                    parent.key = key
+                    continue
+                if event.tag is None and not (event.implicit[0] and candidates(event.value[:1])):
+                    value = event.value
+                else:
+                    try:
+                        value = self._scalar(event, self._at(event, parent))
+                    except LoadError as exc:
+                        problem = exc
+                        continue
+            elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                if document_start is None:
+                    document_start = event.start_mark
+                if event.anchor is not None:
+                    self._anchor(event, anchors)
+                depth += 1
+                if depth > MAX_DEPTH:
                     raise self.fail(
-                        "yaml-key", key_node, expected="a plain key", found="a complex key"
+                        "yaml-too-deep", event,
+                        expected=f"lists and mappings nested at most {MAX_DEPTH} deep",
+                        found=f"a {'list' if kind is SequenceStartEvent else 'mapping'} "
+                        f"at depth {depth}",
                     )
-                key = self._scalar(key_node, at, key_tag)
-                if not isinstance(key, str):
-                    # keys like 2022 or true are kept as text; the schema decides what they mean
-                    key = key_node.value
-                if key in key_lines:
-                    raise self.fail(
-                        "duplicate-key",
-                        key_node,
-                        field=dotted(at + (key,)),
-                        detail=f"the key appears twice (first at line {key_lines[key]})",
-                    )
-                key_lines[key] = key_node.start_mark.line + 1
-                out[key] = self.build(value_node, at + (key,))
-                self.lines[at + (key,)] = key_node.start_mark.line + 1
-            return out
-        if isinstance(node, SequenceNode):
-            if tag != _SEQ:
-                raise self._tag_error(node, at)
-            return [self.build(item, at + (i,)) for i, item in enumerate(node.value)]
-        return self._scalar(node, at, tag)
+                if problem is not None:
+                    continue
+                try:
+                    if parent is not None and parent.is_map and parent.key is None:
+                        raise self.fail("yaml-key", event, expected="a plain key",
+                                        found="a complex key")
+                    at = self._at(event, parent)
+                    tag = event.tag
+                    is_map = kind is MappingStartEvent
+                    if tag is not None and tag != "!" and tag != (_MAP if is_map else _SEQ):
+                        raise self._tag_error(event, tag, at)
+                except LoadError as exc:
+                    problem = exc
+                    continue
+                parent = _Open({} if is_map else [], at, is_map)
+                stack.append(parent)
+                continue
+            elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                depth -= 1
+                if problem is not None:
+                    continue
+                value = stack.pop().value
+                parent = stack[-1] if stack else None
+            elif kind is AliasEvent:
+                raise self.fail(
+                    "yaml-alias", event,
+                    detail=f"the alias *{event.anchor} reuses an anchored value",
+                    hint="write the value out; anchors and aliases are not accepted in "
+                    "latticework files",
+                )
+            elif kind is DocumentStartEvent and document_start is not None:
+                raise ComposerError("expected a single document in the stream", document_start,
+                                    "but found another document", event.start_mark)
+            else:
+                continue  # the stream's and the document's start and end
+            # a whole value, read: it goes to its parent (a scalar's line is noted here,
+            # a collection's where it started)
+            if parent is None:
+                root, found = value, True
+                if kind is ScalarEvent:
+                    lines[()] = event.start_mark.line + 1
+            elif parent.is_map:
+                key = parent.key
+                parent.value[key] = value
+                if kind is ScalarEvent:
+                    lines[parent.at + (key,)] = parent.key_lines[key]
+                parent.key = None
+            else:
+                if kind is ScalarEvent:
+                    lines[parent.at + (len(parent.value),)] = event.start_mark.line + 1
+                parent.value.append(value)
+        if problem is not None:
+            raise problem
+        return found, root
 
-    def _check_tag(self, node: Node, tag: str, at: Path_) -> None:
-        if node.tag != tag:
-            raise self._tag_error(node, at)
+    def _at(self, event: Any, parent: _Open | None) -> Path_:
+        """The path of a value that starts, its line noted."""
+        if parent is None:
+            at: Path_ = ()
+            self.lines[at] = event.start_mark.line + 1
+        elif parent.is_map:
+            at = parent.at + (parent.key,)
+            self.lines[at] = parent.key_lines[parent.key]
+        else:
+            at = parent.at + (len(parent.value),)
+            self.lines[at] = event.start_mark.line + 1
+        return at
 
-    def _tag_error(self, node: Node, at: Path_) -> LoadError:
-        return self.fail(
-            "yaml-tag",
-            node,
-            field=dotted(at) or None,
-            expected="plain YAML values (no tags)",
-            found=f"the tag '{node.tag}'",
-            hint="tags that build objects are never accepted",
-        )
+    def _anchor(self, event: Any, anchors: dict[str, Any]) -> None:
+        # an anchor alone is harmless; the composer refused only the same one twice
+        if event.anchor in anchors:
+            raise ComposerError("found duplicate anchor; first occurrence",
+                                anchors[event.anchor], "second occurrence", event.start_mark)
+        anchors[event.anchor] = event.start_mark
 
-    def _scalar(self, node: ScalarNode, at: Path_, tag: str) -> Any:
-        if tag == _STR:
-            return node.value  # most scalars are text: the constructor would return it as is
+    def _key(self, event: Any, parent: _Open) -> str:
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.reader.tag_of(event.value, event.implicit[0])
         if tag not in _SCALAR_TAGS:
-            raise self._tag_error(node, at)
+            raise self.fail("yaml-key", event, expected="a plain key", found="a complex key")
+        key = event.value
+        if tag != _STR:
+            # constructed only to refuse what its tag does not accept ('!!int abc'): keys
+            # like 2022 or true are kept as text, and the schema decides what they mean
+            self._construct(event, tag, parent.at)
+        line = event.start_mark.line + 1
+        if key in parent.key_lines:
+            raise self.fail(
+                "duplicate-key", event, field=dotted(parent.at + (key,)),
+                detail=f"the key appears twice (first at line {parent.key_lines[key]})",
+            )
+        parent.key_lines[key] = line
+        return key
+
+    def _scalar(self, event: Any, at: Path_) -> Any:
+        tag = event.tag
+        value = event.value
+        if tag is None or tag == "!":
+            tag = self.reader.tag_of(value, event.implicit[0])
+        if tag == _STR:
+            return value  # most scalars are text: the constructor would return it as is
+        if tag not in _SCALAR_TAGS:
+            raise self._tag_error(event, tag, at)
+        return self._construct(event, tag, at)
+
+    def _construct(self, event: Any, tag: str, at: Path_) -> Any:
+        value = event.value
+        constructed = self.reader.constructed
+        key = (tag, value)
+        if key in constructed:
+            return constructed[key]
+        node = ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
         try:
-            value = self.constructor.construct_object(node, deep=True)
+            result = self.reader.construct(node)
         except (YAMLError, ValueError) as exc:
             raise self.fail(
-                "yaml-value", node, field=dotted(at) or None, detail=" ".join(str(exc).split())
+                "yaml-value", event, field=dotted(at) or None, detail=" ".join(str(exc).split())
             ) from None
         except (KeyError, IndexError):
             # ruamel looks '!!bool abc' up in its table of booleans (KeyError) and reads
             # the first character of an empty '!!int' (IndexError)
-            from .render import safe_text  # explain imports the rules, which import this
+            # explain imports the rules, which import this module
+            from .render import safe_text
 
-            name = node.tag.removeprefix(_TAG)
-            shown = safe_text(node.value if len(node.value) <= 60 else node.value[:57] + "...")
+            name = tag.removeprefix(_TAG)
+            shown = safe_text(value if len(value) <= 60 else value[:57] + "...")
             raise self.fail(
-                "yaml-value", node, field=dotted(at) or None,
+                "yaml-value", event, field=dotted(at) or None,
                 expected=f"a value the tag !!{name} accepts", found=f"the text '{shown}'",
             ) from None
-        return value
+        if len(constructed) < 10_000:  # bounded: a file of distinct numbers adds nothing
+            constructed[key] = result
+        return result
+
+    def _tag_error(self, event: Any, tag: str, at: Path_) -> LoadError:
+        return self.fail(
+            "yaml-tag",
+            event,
+            field=dotted(at) or None,
+            expected="plain YAML values (no tags)",
+            found=f"the tag '{tag}'",
+            hint="tags that build objects are never accepted",
+        )
 
 
 def dotted(path: Path_) -> str:

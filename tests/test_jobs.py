@@ -39,7 +39,7 @@ def test_jobs_above_the_processors_are_capped_with_a_note(monkeypatch):
 def test_jobs_are_capped_in_the_api_too(engine, monkeypatch):
     asked = []
 
-    def parallel(rules_dir, evaluator, chunks, jobs):
+    def parallel(rules_dir, evaluator, chunks, jobs, sort=None, record=None):
         asked.append(jobs)
         return (api._load_and_score(engine, chunk) for chunk in chunks)
 
@@ -133,7 +133,7 @@ def _fail(paths):
 
 
 def _fail_unpicklable(paths):
-    raise LoadError("bad-thing", "x.yaml", line=3, detail="cannot be rebuilt from its args")
+    raise LoadError("yaml-value", "x.yaml", line=3, detail="cannot be rebuilt from its args")
 
 
 def test_a_lost_worker_is_an_error_naming_the_files(monkeypatch, profiles_copy: Path):

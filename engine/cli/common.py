@@ -12,8 +12,9 @@ import json
 import math
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import IO, TYPE_CHECKING, Any, overload
 
 import click
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..output import Target
 
 FORMATS_ONE = ("text", "json", "markdown")
-FORMATS_MANY = ("table", "json", "csv", "markdown")
+FORMATS_MANY = ("table", "json", "jsonl", "csv", "markdown")
 SORTS = ("deterrence", "alignment-risk", "key", "name")
 EDITION = click.IntRange(1800, 2100)
 # numpy seeds its generator with a non-negative integer only
@@ -53,7 +54,9 @@ class CommandError(click.ClickException):
 
         # a file name or a found text may hold escape sequences meant for the terminal
         super().__init__(join_lines(str(error).split("\n")).rstrip("\n"))
-        self.exit_code = error.exit_code
+        # click declares exit_code a class variable but reads it from the instance, and the
+        # code here depends on the error
+        self.exit_code = error.exit_code  # type: ignore[misc]
 
 
 def handles_errors(fn: Callable) -> Callable:
@@ -103,6 +106,15 @@ def format_option(choices: tuple[str, ...] = ("text", "json")) -> Callable:
                         show_default=True)
 
 
+@overload
+def output_target(output: str, rules_dir: Path | None, profiles_dir: Path | None,
+                  *inputs: str | Path) -> Target: ...
+@overload
+def output_target(output: None, rules_dir: Path | None, profiles_dir: Path | None,
+                  *inputs: str | Path) -> None: ...
+@overload
+def output_target(output: str | None, rules_dir: Path | None, profiles_dir: Path | None,
+                  *inputs: str | Path) -> Target | None: ...
 def output_target(output: str | None, rules_dir: Path | None, profiles_dir: Path | None,
                   *inputs: str | Path) -> Target | None:
     """The checked target of -o/--output, before any work: a bad target fails at once, not
@@ -136,6 +148,28 @@ def emit(text: str, output: Target | None = None) -> None:
         return
     try:
         write(output, text)
+    except OutputError as exc:
+        raise CommandError(exc) from None
+
+
+def emit_stream(produce: Callable[[IO[bytes]], object], output: Target | None = None) -> None:
+    """Like ``emit``, for output written piece by piece to a binary stream (a large batch):
+    standard output as it comes, a file whole or not at all."""
+    from ..output import OutputError, os_error, write_stream
+
+    if output is None or output.is_stdout:
+        try:
+            produce(sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(2)
+        except OSError as exc:
+            raise CommandError(os_error(exc, "standard output")) from None
+        return
+    try:
+        write_stream(output, produce)
     except OutputError as exc:
         raise CommandError(exc) from None
 

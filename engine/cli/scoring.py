@@ -17,6 +17,7 @@ from .common import (
     complete_profile,
     emit,
     emit_bytes,
+    emit_stream,
     evaluator_option,
     handles_errors,
     open_engine,
@@ -87,7 +88,8 @@ def explain(key_or_file: str, show_all: bool, fails: bool, dimension: str | None
 
 @click.command()
 @click.option("--format", "fmt", type=click.Choice((*FORMATS_MANY, "xlsx")), default="table",
-              show_default=True, help="xlsx: a workbook (ranking, contributions, facts, sources), "
+              show_default=True, help="jsonl: one result per line (JSON Lines), ranked, errors "
+              "on standard error; xlsx: a workbook (ranking, contributions, facts, sources), "
               "written to the file -o names.")
 @click.option("--sort", type=click.Choice(SORTS), default="deterrence", show_default=True,
               help="Rank by this, highest score first.")
@@ -141,27 +143,38 @@ def batch(fmt: str, sort: str, jobs: int, edition: int | None, every_snapshot: b
             if columns is not None else None
         chosen, _ = select_snapshots(engine.profile_files(profiles_dir), edition,
                                      every_snapshot)
-        with progress_bar(len(chosen), "profiles") as bar:
-            result = engine.batch(profiles_dir, sort=sort, jobs=jobs, progress=bar.update,
-                                  edition=edition, every_snapshot=every_snapshot)
         if fmt == "xlsx":
+            # a workbook is written whole at the end: it needs every result at once
+            with progress_bar(len(chosen), "profiles") as bar:
+                result = engine.batch(profiles_dir, sort=sort, jobs=jobs, progress=bar.update,
+                                      edition=edition, every_snapshot=every_snapshot)
             from ..export import batch_xlsx
 
             workbook = batch_xlsx(result, engine.ruleset, [
                 engine.find_profile(r.profile, profiles_dir).profile for r in result.results])
-        elif fmt == "json":
-            text = render.batch_json(result)
+            assert target is not None  # refused above: a workbook needs -o FILE
+            emit_bytes(workbook, target)
+            errors = result.errors
         else:
-            width = None if wide or fmt != "table" else terminal_width(target)
-            text = render.batch_table(result, engine.ruleset, fmt, width=width, columns=picked,
-                                      color=use_color(target))
-    if fmt == "xlsx":
-        emit_bytes(workbook, target)
-    else:
-        emit(text, target)
-    if result.errors:
+            # every other format streams: each profile is rendered as it is scored and only
+            # its sort key stays in memory (engine.streaming)
+            from .. import streaming
+
+            record = streaming.record_for(fmt, engine.info, list(engine.ruleset.dimensions))
+            with progress_bar(len(chosen), "profiles") as bar, engine.batch_stream(
+                    record, profiles_dir, sort=sort, jobs=jobs, progress=bar.update,
+                    edition=edition, every_snapshot=every_snapshot) as ranked:
+                if fmt in ("table", "markdown"):
+                    width = None if wide or fmt != "table" else terminal_width(target)
+                    emit(render.batch_table(streaming.summaries(ranked), engine.ruleset, fmt,
+                                            width=width, columns=picked,
+                                            color=use_color(target)), target)
+                else:
+                    emit_stream(lambda out: streaming.write(out, ranked, fmt, record), target)
+                errors = ranked.errors
+    if errors:
         if fmt != "json":
-            click.echo(render.errors_text(result.errors), err=True, nl=False)
+            click.echo(render.errors_text(errors), err=True, nl=False)
         sys.exit(1)
 
 

@@ -1,0 +1,246 @@
+"""Ranked batches that never hold every explanation at once.
+
+A batch is ranked on small keys (the scores and the profile's key), but its JSON
+holds every rule that fired for every profile: some 30 kB a profile, 300 MB at
+10,000 profiles, and ``json.dumps`` of the whole once took several times that.
+So each result is rendered to bytes as soon as it is scored, in the format the
+batch is written in, and set aside in a spool (in memory while small, then a
+temporary file) under its sort key; writing reads the records back in rank
+order. Memory then holds a key and an offset per profile, whatever the batch's
+size, and ``--jobs`` workers send back rendered bytes instead of explanation
+graphs to unpickle.
+
+The outputs are byte for byte those of :func:`engine.render.batch_json` and
+:func:`engine.render.batch_table` on the same results: each result is serialised
+by pydantic's Rust serialiser and indented to its place in the document.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import IO, Any
+
+from .results import ErrorOut, ProfileResult, RulesetInfo, Selection, _adapter
+
+# One result, rendered: what a record function returns and the spool keeps.
+Record = Callable[[ProfileResult], bytes]
+
+# in memory up to this size, then a temporary file
+SPOOL_IN_MEMORY = 16 << 20
+
+
+def _safe_json(text: str) -> str:
+    from .render import safe_json
+
+    return safe_json(text)
+
+
+def json_record(r: ProfileResult) -> bytes:
+    """One result as it stands in the ``results`` list of the batch JSON (indented two
+    levels, no separator)."""
+    text = _adapter(ProfileResult).dump_json(r, indent=2).decode()
+    return ("    " + _safe_json(text).replace("\n", "\n    ")).encode()
+
+
+def jsonl_record(r: ProfileResult) -> bytes:
+    """One result on one line of JSON Lines: the same data as ``score --format json``."""
+    return _safe_json(_adapter(ProfileResult).dump_json(r).decode()).encode() + b"\n"
+
+
+@dataclass(frozen=True)
+class CsvRecord:
+    """One result as its line of the CSV ranking, without the rank (a number, given as the
+    lines are written). A class rather than a closure, so that ``--jobs`` workers can be
+    sent it; the cells are ``export.ranking``'s, so that both CSVs stay one."""
+
+    ruleset: RulesetInfo
+    dimensions: tuple[str, ...]
+
+    def __call__(self, r: ProfileResult) -> bytes:
+        from .export import ranking
+        from .render import csv_cell
+
+        _, (row,) = ranking(*_one(self.ruleset, r, self.dimensions))
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow(csv_cell(_plain(c)) for c in row[1:])
+        return buf.getvalue().encode()
+
+    def header(self) -> bytes:
+        from .export import ranking
+
+        headers, _ = ranking(*_one(self.ruleset, None, self.dimensions))
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow(headers)
+        return buf.getvalue().encode()
+
+
+def _one(ruleset: RulesetInfo, r: ProfileResult | None, dimensions: tuple[str, ...]
+         ) -> tuple[Any, Any]:
+    """A batch of one result, and what ``export.ranking`` reads of a rule set."""
+    from types import SimpleNamespace
+
+    from .results import BatchResult
+
+    return BatchResult(ruleset, (r,) if r else (), ()), SimpleNamespace(dimensions=dimensions)
+
+
+def _plain(value: Any) -> Any:
+    from .export import _plain as plain
+
+    return plain(value)
+
+
+def summary_record(r: ProfileResult) -> bytes:
+    """One result without its explanations (the scores and bands only), pickled: what a
+    table needs of it, a tenth of its size."""
+    import dataclasses
+    import pickle
+
+    def bare(s: Any) -> Any:
+        return dataclasses.replace(s, contributions=())
+
+    short = dataclasses.replace(
+        r, deterrence=bare(r.deterrence), alignment_risk=bare(r.alignment_risk),
+        dimensions={k: bare(v) for k, v in r.dimensions.items()})
+    return pickle.dumps(short, pickle.HIGHEST_PROTOCOL)
+
+
+def record_for(fmt: str, ruleset: RulesetInfo, dimensions: Any) -> Record:
+    """The record function of a batch format: json, jsonl, csv, or table and markdown."""
+    if fmt == "json":
+        return json_record
+    if fmt == "jsonl":
+        return jsonl_record
+    if fmt == "csv":
+        return CsvRecord(ruleset, tuple(dimensions))
+    if fmt in ("table", "markdown"):
+        return summary_record
+    raise ValueError(f"unknown batch format {fmt!r}")
+
+
+class Spool:
+    """Records under their sort keys, read back in key order; arrival order breaks ties."""
+
+    def __init__(self) -> None:
+        import tempfile  # not at import: ``score`` starts without it
+
+        self._file = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+        self._index: list[tuple[Any, int, int]] = []
+        self._size = 0
+
+    def add(self, key: Any, data: bytes) -> None:
+        self._index.append((key, self._size, len(data)))
+        self._file.write(data)
+        self._size += len(data)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def ranked(self) -> Iterator[bytes]:
+        self._index.sort(key=itemgetter(0))  # stable
+        read, seek = self._file.read, self._file.seek
+        for _, offset, size in self._index:
+            seek(offset)
+            yield read(size)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+@dataclass
+class RankedBatch:
+    """A scored batch whose results are rendered records in a spool: ``records()`` gives
+    them in rank order. Close it (or use it as a context manager) to free the spool."""
+
+    ruleset: RulesetInfo
+    errors: tuple[ErrorOut, ...]
+    selection: Selection | None
+    spool: Spool = field(repr=False)
+
+    def __len__(self) -> int:
+        return len(self.spool)
+
+    def records(self) -> Iterator[bytes]:
+        return self.spool.ranked()
+
+    def close(self) -> None:
+        self.spool.close()
+
+    def __enter__(self) -> RankedBatch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# --- writers: each writes a whole document to a binary stream, one record at a time -----------
+
+_MARK = "latticework:results"
+
+
+def write_json(out: IO[bytes], ruleset: RulesetInfo, records: Iterator[bytes] | list[bytes],
+               errors: tuple[ErrorOut, ...], selection: Selection | None) -> None:
+    """The batch JSON document (``render.batch_json``'s bytes) from ``json_record`` records."""
+    records = iter(records)
+    first = next(records, None)
+    data = {"ruleset": ruleset.model_dump(mode="json"),
+            "results": [] if first is None else [_MARK],
+            "errors": [e.model_dump(mode="json") for e in errors],
+            "selection": selection.model_dump(mode="json") if selection else None}
+    text = _safe_json(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
+    if first is None:
+        out.write(text.encode())
+        return
+    # the marker is the first string of the document after the rule set's: the results
+    # come before the errors, whose messages could hold any text
+    head, tail = text.split(f'    "{_MARK}"', 1)
+    out.write(head.encode())
+    out.write(first)
+    for record in records:
+        out.write(b",\n")
+        out.write(record)
+    out.write(tail.encode())
+
+
+def write_jsonl(out: IO[bytes], records: Iterator[bytes]) -> None:
+    for record in records:
+        out.write(record)
+
+
+def write_csv(out: IO[bytes], record: CsvRecord, records: Iterator[bytes]) -> None:
+    """The ranking as CSV (``export.batch_csv``'s bytes) from ``CsvRecord`` records: the
+    rank goes first, and a number never needs quoting."""
+    out.write(record.header())
+    for rank, line in enumerate(records, 1):
+        out.write(b"%d," % rank)
+        out.write(line)
+
+
+def summaries(batch: RankedBatch) -> Any:
+    """A ``BatchResult`` of ``summary_record`` records, for ``render.batch_table``: the
+    scores of every profile in rank order, without their explanations."""
+    import pickle
+
+    from .results import BatchResult
+
+    results = tuple(pickle.loads(r) for r in batch.records())
+    return BatchResult(batch.ruleset, results, batch.errors, batch.selection)
+
+
+def write(out: IO[bytes], batch: RankedBatch, fmt: str, record: Record) -> None:
+    """A ranked batch of ``record_for(fmt, ...)`` records in ``fmt`` (json, jsonl, csv),
+    written as its records come. Tables are ``render.batch_table(summaries(batch), ...)``."""
+    if fmt == "json":
+        write_json(out, batch.ruleset, batch.records(), batch.errors, batch.selection)
+    elif fmt == "jsonl":
+        write_jsonl(out, batch.records())
+    elif fmt == "csv":
+        assert isinstance(record, CsvRecord)
+        write_csv(out, record, batch.records())
+    else:
+        raise ValueError(f"{fmt!r} is not written as a stream: use summaries()")

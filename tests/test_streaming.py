@@ -1,0 +1,101 @@
+"""Streaming batches (issue 14): results rendered as they are scored and ranked on small
+keys give the same bytes as the whole-batch renderers, with one process or two."""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+
+import pytest
+
+from engine import api, render, streaming
+
+
+@pytest.fixture(scope="module")
+def whole(engine):
+    return engine.batch(every_snapshot=True)
+
+
+def streamed(engine, fmt: str, jobs: int = 1, **kw) -> bytes:
+    record = streaming.record_for(fmt, engine.info, list(engine.ruleset.dimensions))
+    with engine.batch_stream(record, jobs=jobs, **kw) as ranked:
+        if fmt in ("table", "markdown"):
+            return render.batch_table(streaming.summaries(ranked), engine.ruleset, fmt).encode()
+        out = io.BytesIO()
+        streaming.write(out, ranked, fmt, record)
+        return out.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "table", "markdown"])
+def test_a_streamed_batch_has_the_bytes_of_the_whole_batch(engine, whole, fmt):
+    expected = render.batch_json(whole) if fmt == "json" else \
+        render.batch_table(whole, engine.ruleset, fmt)
+    assert streamed(engine, fmt, every_snapshot=True) == expected.encode()
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv"])
+def test_two_processes_give_the_bytes_of_one(engine, fmt, monkeypatch):
+    monkeypatch.setattr(api, "available_processors", lambda: 2)
+    assert streamed(engine, fmt, jobs=2, every_snapshot=True) == \
+        streamed(engine, fmt, jobs=1, every_snapshot=True)
+
+
+def test_json_lines_hold_one_result_a_line_in_rank_order(engine, whole):
+    lines = streamed(engine, "jsonl", every_snapshot=True).decode().splitlines()
+    assert [json.loads(line) for line in lines] == \
+        [r.model_dump(mode="json") for r in whole.results]
+
+
+def test_a_batch_with_no_profile_is_the_same_document(engine, whole, tmp_path):
+    empty = engine.batch(tmp_path)
+    assert streamed(engine, "json", profiles_dir=tmp_path) == render.batch_json(empty).encode()
+
+
+def test_the_errors_and_the_selection_close_the_json(engine, profiles_copy):
+    (profiles_copy / "broken@2022.yaml").write_text("country: [\n")
+    whole = engine.batch(profiles_copy, sort="name")
+    assert whole.errors
+    got = streamed(engine, "json", profiles_dir=profiles_copy, sort="name")
+    assert got == render.batch_json(whole).encode()
+
+
+def test_workers_send_records_not_explanations(engine, monkeypatch):
+    sent = []
+    real = api._load_and_record
+
+    def spy(*args):
+        answer = real(*args)
+        sent.append(len(pickle.dumps(answer)))
+        return answer
+
+    monkeypatch.setattr(api, "_load_and_record", spy)
+    record = streaming.record_for("csv", engine.info, list(engine.ruleset.dimensions))
+    with engine.batch_stream(record, every_snapshot=True) as ranked:
+        n = len(ranked)
+    # a CSV line and a sort key: well under a kilobyte a profile
+    assert n > 100 and sum(sent) < 300 * n
+
+
+def test_the_spool_gives_records_in_key_order_ties_in_arrival_order():
+    spool = streaming.Spool()
+    for key, data in [((2, "b"), b"x"), ((1, "z"), b"yy"), ((2, "b"), b"zzz"), ((0, ""), b"")]:
+        spool.add(key, data)
+    assert list(spool.ranked()) == [b"", b"yy", b"x", b"zzz"]
+    spool.close()
+
+
+def test_batch_streams_json_lines_to_standard_output_and_to_a_file_alike(tmp_path):
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    printed = CliRunner().invoke(main, ["batch", "--format", "jsonl"])
+    assert printed.exit_code == 0, printed.output
+    out = tmp_path / "ranking.jsonl"
+    written = CliRunner().invoke(main, ["batch", "--format", "jsonl", "-o", str(out)])
+    assert written.exit_code == 0, written.output
+    assert out.read_bytes() == printed.stdout_bytes
+    rows = [json.loads(line) for line in printed.stdout.splitlines()]
+    scores = [r["deterrence"]["score"] for r in rows]
+    assert scores == sorted(scores, reverse=True) and len(rows) == len({r["country"] for r in rows})
