@@ -3,11 +3,12 @@
 Two evaluators answer the same question and must agree exactly:
 
 * :class:`DurableEvaluator`, the production path, runs the compiled ruleset in
-  durable_rules, one session per profile;
+  durable_rules' C core, one session per profile (:class:`HostDurableEvaluator`
+  runs it through durable's Python ``Host``: a cross-check and a benchmark floor);
 * :class:`ReferenceEvaluator` runs the same normal-form conditions as Python
   closures compiled once per rule set; it serves differential tests and fast sweeps.
 
-Both take the *fact* of a profile (``schema.flatten``: known values by dotted
+Both take the *fact* of a profile (``fields.flatten``: known values by dotted
 path, unknown fields absent) and return the ids of the rules that fired.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import threading
 import weakref
 from functools import cache
@@ -22,7 +24,7 @@ from typing import Any, Callable, Protocol
 
 from .compiler import SENTINEL, compile_ruleset, split_rulesets, text_token
 from .conditions import All, AnyOf, Cmp, Condition
-from .errors import DurableEngineError
+from .errors import DurableEngineError, EngineClosedError
 from .rules import RuleSet
 
 Fact = dict[str, Any]
@@ -39,6 +41,157 @@ class Evaluator(Protocol):
 # --- durable_rules ----------------------------------------------------------------------------
 
 _names = itertools.count(1)
+
+# durable_rules' own codes for a fact it did not take (rules.h): no rule matched it, or this
+# session has seen it already
+_NOT_HANDLED, _OBSERVED = 1, 2
+
+
+def _keys(ruleset: RuleSet) -> tuple[tuple[str, str, bool], ...]:
+    return tuple((spec.path, spec.fact_key, spec.kind == "text") for spec in ruleset.fields_read)
+
+
+def _message(keys: tuple[tuple[str, str, bool], ...], fact: Fact) -> dict[str, Any]:
+    """The fact as durable_rules gets it: flat, lean, with the discriminator."""
+    message: dict[str, Any] = {"kind": "profile"}
+    for path, key, is_text in keys:
+        if path in fact:
+            # durable_rules keeps string lengths in 16 bits: text goes as its digest
+            message[key] = text_token(fact[path]) if is_text else fact[path]
+    return message
+
+
+def _locate_compile_error(
+    ruleset: RuleSet, definitions: dict[str, dict], exc: Exception,
+    create: Callable[[str, dict[str, dict]], Callable[[], None]],
+) -> DurableEngineError:
+    """durable_rules reports a code, not a rule: compile each rule alone to find it.
+
+    ``create`` builds a one-rule ruleset and returns what deletes it again.
+    """
+    for rule in ruleset.rules:
+        if rule.id not in definitions:
+            continue
+        try:
+            delete = create(f"latticework-probe-{next(_names)}", {rule.id: definitions[rule.id]})
+        except Exception as rule_exc:
+            where = f"{rule.file}" + (f", line {rule.line}" if rule.line else "")
+            return DurableEngineError(
+                f"{where}: durable_rules rejected rule '{rule.id}' ({rule_exc})")
+        delete()
+    return DurableEngineError(f"durable_rules rejected the rule set ({exc})")
+
+
+class DurableEvaluator:
+    """durable_rules' C core, driven directly: one session per profile.
+
+    durable's Python ``Host`` parses the session state and the whole fact from JSON for
+    every firing, wraps each in a closure and a promise and writes the state back; here
+    the fact goes in as JSON once per ruleset, the rules that fired are read off the
+    action queue by name, and the session is deleted. No Python runs as a rule action,
+    so no action can fail.
+    """
+
+    name = "durable"
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        import durable_rules_engine  # the C core, imported only when durable evaluation is used
+
+        core = self._core = durable_rules_engine
+        self._lock = threading.Lock()  # the C core keeps global tables without locks
+        self._keys = _keys(ruleset)
+        # check_circular off: a fact is flat; ensure_ascii off: as durable's Host writes it
+        self._encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+        self._sessions = itertools.count(1)
+        self._known = frozenset(r.id for r in ruleset.rules) | {SENTINEL}
+        handles: list[int] = []
+        self._handles = handles
+        self._finalizer = weakref.finalize(self, _delete_rulesets, core, handles)
+        # as many durable_rules rulesets as keep each within its fixed tables (a profile
+        # passing more tests than its matching stack holds corrupts the heap)
+        self._ruleset_names: list[str] = []
+        base = f"latticework-{ruleset.digest}-{next(_names)}"
+        for i, definitions in enumerate(split_rulesets(compile_ruleset(ruleset))):
+            name = f"{base}-{i}"
+            try:
+                handles.append(core.create_ruleset(name, self._encode(definitions)))
+            except Exception as exc:  # the C core raises bare errors with numeric codes
+                self.close()
+                raise _locate_compile_error(ruleset, definitions, exc, self._probe) from None
+            self._ruleset_names.append(name)
+
+    def _probe(self, name: str, definitions: dict[str, dict]) -> Callable[[], None]:
+        handle = self._core.create_ruleset(name, self._encode(definitions))
+        return lambda: self._core.delete_ruleset(handle)
+
+    def message(self, fact: Fact) -> dict[str, Any]:
+        return _message(self._keys, fact)
+
+    def fired(self, fact: Fact) -> frozenset[str]:
+        message = _message(self._keys, fact)
+        core = self._core
+        with self._lock:
+            if not self._handles:
+                # closed: its rulesets are freed, and no ruleset would fire nothing, silently
+                raise EngineClosedError()
+            sid = str(next(self._sessions))
+            message["sid"] = sid
+            text = self._encode(message)
+            fired: set[str] = set()
+            for handle in self._handles:
+                try:
+                    code, state = core.assert_fact(handle, text)
+                except Exception as exc:
+                    # no delete_state here: deleting a session whose assertion failed
+                    # (error 303, a full matching stack) corrupts the heap or segfaults
+                    raise DurableEngineError(
+                        f"durable_rules failed on the profile ({exc})") from None
+                if code:
+                    what = {_NOT_HANDLED: "no rule matched it",
+                            _OBSERVED: "it was seen before"}.get(code, f"code {code}")
+                    raise DurableEngineError(f"durable_rules did not take the profile ({what})")
+                names = self._drain(handle, state)
+                # each ruleset has its sentinel: silence means it did not evaluate the
+                # profile, and deleting a first session in which nothing fired segfaults
+                if SENTINEL not in names:
+                    raise DurableEngineError(
+                        "durable_rules did not evaluate the profile (sentinel silent)")
+                # the C core holds at most 1,024 live sessions; each profile frees its own
+                core.delete_state(handle, sid)
+                fired |= names
+        if not fired <= self._known:
+            raise DurableEngineError(
+                f"durable_rules fired rules it was not given: {sorted(fired - self._known)}")
+        # "$or" fires a rule once per true branch: a set keeps one firing per rule
+        fired.discard(SENTINEL)
+        return frozenset(fired)
+
+    def _drain(self, handle: int, state: int) -> set[str]:
+        """The rules behind every action the assertion queued, taken off the queue in
+        turn; the session's state is never read back."""
+        core = self._core
+        try:
+            started = core.start_action_for_state(handle, state)
+            if not started:
+                return set()
+            queue = [started[1]]
+            complete = core.complete_and_start_action
+            while actions := complete(handle, state):
+                queue.append(actions)
+        except Exception as exc:
+            raise DurableEngineError(f"durable_rules failed on the profile ({exc})") from None
+        # each entry is {"<rule id>": {"m": <the fact>}}; rule ids are [a-z0-9-] and the
+        # sentinel's "_sentinel", never escaped, so the id is the first quoted string
+        return {actions[2:actions.find('"', 2)] for actions in queue}
+
+    def close(self) -> None:
+        self._finalizer()
+
+
+def _delete_rulesets(core: Any, handles: list[int]) -> None:
+    for handle in handles:
+        core.delete_ruleset(handle)
+    handles.clear()
 
 
 @cache
@@ -62,8 +215,16 @@ def _quiet_host() -> Any:
     return _quiet_host_class()()
 
 
-class DurableEvaluator:
-    name = "durable"
+class HostDurableEvaluator:
+    """durable_rules through durable's Python ``Host``, as its documentation drives it.
+
+    The production path was this one; it stays as a cross-check of
+    :class:`DurableEvaluator` and as the benchmark's ``Host`` floor. Per firing the
+    ``Host`` parses the state and the fact from JSON, runs the Python action and writes
+    the state back.
+    """
+
+    name = "durable-host"
 
     def __init__(self, ruleset: RuleSet) -> None:
         import durable_rules_engine  # the C core, imported only when durable evaluation is used
@@ -72,16 +233,13 @@ class DurableEvaluator:
 
         self._core = durable_rules_engine
         self._refusals = (MessageNotHandledException, MessageObservedException)
-        self._lock = threading.Lock()  # the C core keeps a global table without locks
-        self._keys = tuple((spec.path, spec.fact_key, spec.kind == "text")
-                           for spec in ruleset.fields_read)
+        self._lock = threading.Lock()  # the C core keeps global tables without locks
+        self._keys = _keys(ruleset)
         self._fired: list[str] = []
         self._sessions = itertools.count(1)
         self._host = _quiet_host()
         handles: list[int] = []
         self._finalizer = weakref.finalize(self, _delete_rulesets, self._core, handles)
-        # as many durable_rules rulesets as keep each within its fixed tables (a profile
-        # passing more tests than its matching stack holds corrupts the heap)
         self._ruleset_names: list[str] = []
         base = f"latticework-{ruleset.digest}-{next(_names)}"
         for i, definitions in enumerate(split_rulesets(compile_ruleset(ruleset))):
@@ -90,9 +248,14 @@ class DurableEvaluator:
                 self._host.set_rulesets({name: self._with_actions(definitions)})
             except Exception as exc:  # durable_rules raises bare Exceptions with numeric codes
                 self.close()
-                raise self._locate_compile_error(ruleset, definitions, exc) from None
+                raise _locate_compile_error(ruleset, definitions, exc, self._probe) from None
             handles.append(self._host.get_ruleset(name)._handle)
             self._ruleset_names.append(name)
+
+    def _probe(self, name: str, definitions: dict[str, dict]) -> Callable[[], None]:
+        probe = _quiet_host()
+        probe.set_rulesets({name: self._with_actions(definitions)})
+        return lambda: self._core.delete_ruleset(probe.get_ruleset(name)._handle)
 
     def _with_actions(self, definitions: dict[str, dict]) -> dict[str, dict]:
         # set_rulesets deletes "run" from what it is given, and "run" takes exactly one argument
@@ -109,33 +272,8 @@ class DurableEvaluator:
 
         return run
 
-    def _locate_compile_error(
-        self, ruleset: RuleSet, definitions: dict[str, dict], exc: Exception
-    ) -> DurableEngineError:
-        """durable_rules reports a code, not a rule: compile each rule alone to find it."""
-        for rule in ruleset.rules:
-            if rule.id not in definitions:
-                continue
-            probe = _quiet_host()
-            name = f"latticework-probe-{next(_names)}"
-            try:
-                probe.set_rulesets({name: self._with_actions({rule.id: definitions[rule.id]})})
-            except Exception as rule_exc:
-                where = f"{rule.file}" + (f", line {rule.line}" if rule.line else "")
-                return DurableEngineError(
-                    f"{where}: durable_rules rejected rule '{rule.id}' ({rule_exc})"
-                )
-            self._core.delete_ruleset(probe.get_ruleset(name)._handle)
-        return DurableEngineError(f"durable_rules rejected the rule set ({exc})")
-
     def message(self, fact: Fact) -> dict[str, Any]:
-        """The fact as durable_rules gets it: flat, lean, with the discriminator."""
-        message: dict[str, Any] = {"kind": "profile"}
-        for path, key, is_text in self._keys:
-            if path in fact:
-                # durable_rules keeps string lengths in 16 bits: text goes as its digest
-                message[key] = text_token(fact[path]) if is_text else fact[path]
-        return message
+        return _message(self._keys, fact)
 
     def fired(self, fact: Fact) -> frozenset[str]:
         message = self.message(fact)
@@ -169,12 +307,6 @@ class DurableEvaluator:
 
     def close(self) -> None:
         self._finalizer()
-
-
-def _delete_rulesets(core: Any, handles: list[int]) -> None:
-    for handle in handles:
-        core.delete_ruleset(handle)
-    handles.clear()
 
 
 # --- reference ------------------------------------------------------------------------------
@@ -252,6 +384,7 @@ class ReferenceEvaluator:
         pass
 
 
-EVALUATORS = {"durable": DurableEvaluator, "reference": ReferenceEvaluator}
+EVALUATORS = {"durable": DurableEvaluator, "durable-host": HostDurableEvaluator,
+              "reference": ReferenceEvaluator}
 
-__all__ = ["DurableEvaluator", "ReferenceEvaluator", "Evaluator", "EVALUATORS"]
+__all__ = ["DurableEvaluator", "HostDurableEvaluator", "ReferenceEvaluator", "Evaluator", "EVALUATORS"]

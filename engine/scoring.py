@@ -22,15 +22,13 @@ def _sort_key(points: int, rule_id: str) -> tuple[int, str]:
     return (-points, rule_id)
 
 
-def _result(target: ScoreDef, ranked: list[tuple[int, Contribution]]) -> ScoreResult:
-    """A target's score from its contributions, each with its rank in the target's order."""
-    ranked.sort()
-    contributions = tuple(c for _, c in ranked)
-    raw = target.base
-    for c in contributions:
-        raw += c.points
+def _result(target: ScoreDef, ranked: list[tuple[int, Contribution]], raw: int) -> ScoreResult:
+    """A target's score from its contributions, each with its rank in the target's order,
+    and their points added to the base."""
+    ranked.sort()  # ranks are distinct within a target: contributions are never compared
     score = min(HIGH, max(LOW, raw))
-    return ScoreResult(score, target.band(score), target.base, score - raw, contributions, raw)
+    return ScoreResult(score, target.band(score), target.base, score - raw,
+                       tuple([c for _, c in ranked]), raw)
 
 
 class Scorer:
@@ -46,6 +44,14 @@ class Scorer:
         self._group_checks = tuple((gid, frozenset(members[gid]), g.exclusive, g.required)
                                    for gid, g in sorted(ruleset.groups.items())
                                    if g.exclusive or g.required)
+        # a rule belongs to one group at most: a profile's firings are tallied per checked
+        # group, and only a tally that breaks a group sends it through the full check
+        checked = {gid for gid, *_ in self._group_checks}
+        self._group_of = {rule.id: rule.group for rule in ruleset.rules if rule.group in checked}
+        self._exclusive = frozenset(gid for gid, _, exclusive, _ in self._group_checks
+                                    if exclusive)
+        self._required = frozenset(gid for gid, _, _, required in self._group_checks
+                                   if required)
         # every contribution's place in its target's order, fixed by the rules alone, so
         # that scoring sorts plain integers
         entries: dict[str, list[tuple[Any, str]]] = {t: [] for t in ruleset.targets}
@@ -69,6 +75,15 @@ class Scorer:
 
     def check_groups(self, trace: Trace) -> None:
         """Raise :class:`GroupViolation` for the first group, by id, whose firing breaks its kind."""
+        group_of = self._group_of
+        tally: dict[str, int] = {}
+        for event in trace.fired:
+            gid = group_of.get(event.rule.id)
+            if gid is not None:
+                tally[gid] = tally.get(gid, 0) + 1
+        if self._required <= tally.keys() and not any(
+                n > 1 and gid in self._exclusive for gid, n in tally.items()):
+            return
         fired = {event.rule.id for event in trace.fired}
         for gid, members, exclusive, required in self._group_checks:
             hits = members & fired
@@ -80,12 +95,14 @@ class Scorer:
     def score(self, trace: Trace) -> ProfileResult:
         self.check_groups(trace)
         ranked: dict[str, list[tuple[int, Contribution]]] = {t.id: [] for t in self._targets}
+        raw = {t.id: t.base for t in self._targets}
         parts = self._parts
         for event in trace.fired:
             matched = event.matches  # one tuple, shared by every target the rule feeds
             for target, rank, head, source, support in parts[event.rule.id]:
                 ranked[target].append((rank, Contribution(*head, matched, source, support)))
-        results = {t.id: _result(t, ranked[t.id]) for t in self._targets}
+                raw[target] += head[2]  # the points
+        results = {t.id: _result(t, ranked[t.id], raw[t.id]) for t in self._targets}
         profile = trace.profile
         return ProfileResult(
             profile.key, profile.country, profile.name, profile.as_of,

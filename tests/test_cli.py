@@ -265,9 +265,13 @@ def test_bench_json_reports_every_figure_the_issue_names():
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout)
     for key in ("profiles_per_s", "reference_profiles_per_s", "raw_durable_profiles_per_s",
-                "peak_rss_mb", "peak_rss_mb_10x", "sensitivity_draws_per_s"):
+                "durable_core_profiles_per_s", "peak_rss_mb", "peak_rss_mb_10x",
+                "sensitivity_draws_per_s"):
         assert isinstance(figures[key], (int, float)) and figures[key] > 0, key
-    assert 0 < figures["durable_share_of_raw"] < 2
+    # the production path drives the C core itself, so it may outrun the Host floor, never
+    # the C core floor it stands on
+    assert figures["durable_share_of_raw"] > 0
+    assert 0 < figures["durable_share_of_core"] < 2
     assert figures["rss_profiles"] == 100
 
 

@@ -20,6 +20,25 @@ def test_durable_and_reference_fire_the_same_rules(engine, profile):
     assert durable == reference
 
 
+@pytest.fixture(scope="module")
+def host_evaluator(engine):
+    from engine.evaluator import HostDurableEvaluator
+
+    evaluator = HostDurableEvaluator(engine.ruleset)
+    yield evaluator
+    evaluator.close()
+
+
+@given(profiles())
+@settings(max_examples=1_000)
+def test_the_c_core_and_the_host_fire_the_same_rules(engine, host_evaluator, profile):
+    """The production path reads durable_rules' action queue itself; durable's Python
+    Host, which runs a Python action per firing, must see the same firings."""
+    fact = flatten(profile)
+    assert engine.evaluator.name == "durable"
+    assert engine.evaluator.fired(fact) == host_evaluator.fired(fact)
+
+
 @given(profiles())
 @settings(max_examples=300)
 def test_durable_and_reference_engines_give_identical_results(engine, reference_engine, profile):

@@ -14,39 +14,46 @@ from pydantic import ValidationError
 
 from engine import Engine
 from engine.compiler import compile_ruleset
-from engine.evaluator import DurableEvaluator
+from engine.evaluator import DurableEvaluator, HostDurableEvaluator
 from engine.fields import field_specs
 
 from .helpers import break_first_rule_in_durable, minimal_profile, write_rules
 
 
-def fired_in_child(rules: Path, timeout: float = 60) -> list[str]:
-    """The rules that fire on a bare profile, in the first session of a fresh engine.
+# the production path (durable_rules' C core driven directly) and durable's Python Host
+DURABLE = ["durable", "durable-host"]
 
-    It runs in a child process: a segfault or an endless loop must fail the test,
-    not take pytest down with it.
-    """
-    code = textwrap.dedent(f"""
+
+def in_child(code: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Python in a fresh interpreter: a segfault or an endless loop must fail the test,
+    not take pytest down with it."""
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=timeout, cwd=Path(__file__).parent.parent)
+
+
+def fired_in_child(rules: Path, timeout: float = 60, evaluator: str = "durable") -> list[str]:
+    """The rules that fire on a bare profile, in the first session of a fresh engine."""
+    result = in_child(f"""
         import datetime, json
         from engine import Engine, Profile
-        engine = Engine.load({str(rules)!r})
+        engine = Engine.load({str(rules)!r}, evaluator={evaluator!r})
         bare = Profile.model_validate({{"country": "x", "name": "X",
                                        "as_of": datetime.date(2022, 1, 1),
                                        "commitment": {{"tier": "none"}}}})
         print(json.dumps(sorted(engine.fired(bare))))
         engine.close()
-    """)
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=timeout, cwd=Path(__file__).parent.parent)
+    """, timeout)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
 
-def test_session_limit_more_than_1024_profiles_in_one_evaluator(engine):
+@pytest.mark.parametrize("evaluator", DURABLE)
+def test_session_limit_more_than_1024_profiles_in_one_evaluator(engine, evaluator):
     # the C core holds 1,024 live sessions; each profile's state is deleted after it
     profile = minimal_profile()
-    for _ in range(1_500):
-        engine.fired(profile)
+    with Engine(engine.ruleset, evaluator=evaluator) as e:
+        for _ in range(1_500):
+            e.fired(profile)
 
 
 def test_ten_thousand_generated_profiles_score_in_one_process(engine):
@@ -66,14 +73,95 @@ def test_ten_thousand_generated_profiles_score_in_one_process(engine):
     assert scored > 9_000
 
 
-def test_first_session_with_no_rule_firing_does_not_crash(tmp_path):
+@pytest.mark.parametrize("evaluator", DURABLE)
+def test_first_session_with_no_rule_firing_does_not_crash(tmp_path, evaluator):
     # deleting a ruleset's first session segfaults when no action fired in it;
     # the sentinel rule always fires
     rules = write_rules(tmp_path, [
         {"id": "never", "when": {"field": "threat.border_clashes", "equals": True},
          "points": {"deterrence": 5}},
     ])
-    assert fired_in_child(rules) == []
+    assert fired_in_child(rules, evaluator=evaluator) == []
+
+
+@pytest.mark.parametrize("evaluator", DURABLE)
+def test_a_ruleset_without_its_sentinel_is_an_error_not_a_crash(evaluator):
+    # without the sentinel a profile no rule matches fires nothing: the evaluator refuses
+    # it and leaves that first session alone
+    out = in_child(f"""
+        import engine.evaluator as evaluator_module
+        from engine import DurableEngineError, Engine
+        from engine.compiler import SENTINEL
+        from tests.helpers import minimal_profile
+        original = evaluator_module.split_rulesets
+
+        def without_sentinel(definitions):
+            shards = original(definitions)
+            for shard in shards:
+                del shard[SENTINEL]
+            return shards
+
+        evaluator_module.split_rulesets = without_sentinel
+        with Engine.load(evaluator={evaluator!r}) as e:
+            try:
+                e.fired(minimal_profile())
+            except DurableEngineError as exc:
+                print("refused:", exc)
+    """)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("refused: durable_rules did not")
+
+
+@pytest.mark.parametrize("evaluator", DURABLE)
+def test_failed_assertion_is_refused_and_its_session_never_deleted(rules_copy, evaluator):
+    # 65 tests passed at once overflow durable_rules' matching stack (error 303); the
+    # rules are normally split into rulesets that keep under it, which is switched off here
+    from .test_durable_limits import extra_rules
+
+    rules = extra_rules(rules_copy, 65)
+    out = in_child(f"""
+        import engine.evaluator as evaluator_module
+        from engine import DurableEngineError, Engine
+        from tests.helpers import minimal_profile
+        evaluator_module.split_rulesets = lambda definitions: [definitions]
+        with Engine.load({str(rules)!r}, evaluator={evaluator!r}) as e:
+            try:
+                e.fired(minimal_profile(dependence={{"arms_us_share": 100}}))
+            except DurableEngineError as exc:
+                print("refused:", exc)
+            # the evaluator goes on: more profiles than the session table holds
+            for _ in range(1_100):
+                fired = e.fired(minimal_profile(dependence={{"arms_us_share": 1}}))
+            print(sorted(f for f in fired if f.startswith("extra-")))
+    """, timeout=120)
+    assert out.returncode == 0, out.stderr
+    refused, fired = out.stdout.splitlines()
+    assert "error code: 303" in refused
+    assert fired == "['extra-0', 'extra-1']"
+
+
+def test_deleting_the_session_of_a_failed_assertion_crashes():
+    # the trap itself, in the C core: what the evaluator never does
+    out = in_child("""
+        import json
+        import durable_rules_engine as core
+        from engine.compiler import SENTINEL, compile_condition, guarded
+        from engine.conditions import Cmp
+        definitions = {SENTINEL: guarded(None)}
+        for k in range(65):
+            definitions[f"r{k}"] = guarded(compile_condition(
+                Cmp("dependence.arms_us_share", "ge", k)))
+        handle = core.create_ruleset("failed-assertion", json.dumps(definitions))
+        try:
+            core.assert_fact(handle, json.dumps(
+                {"kind": "profile", "dependence__arms_us_share": 100, "sid": "1"}))
+        except Exception as exc:
+            print(exc, flush=True)
+        core.delete_state(handle, "1")
+        print("survived", flush=True)
+    """)
+    assert "error code: 303" in out.stdout
+    assert out.returncode != 0 and "survived" not in out.stdout
 
 
 def test_or_fires_once_per_rule_even_when_both_branches_hold(tmp_path):
@@ -92,13 +180,14 @@ def test_or_fires_once_per_rule_even_when_both_branches_hold(tmp_path):
     assert len(result.deterrence.contributions[0].matched) == 2
 
 
-def test_lone_absence_test_terminates(tmp_path):
+@pytest.mark.parametrize("evaluator", DURABLE)
+def test_lone_absence_test_terminates(tmp_path, evaluator):
     # a lone $nex matches the session's state object and loops; every rule is guarded
     rules = write_rules(tmp_path, [
         {"id": "unknown-clashes", "when": {"field": "threat.border_clashes", "present": False},
          "points": {"deterrence": 3}},
     ])
-    assert fired_in_child(rules, timeout=30) == ["unknown-clashes"]
+    assert fired_in_child(rules, timeout=30, evaluator=evaluator) == ["unknown-clashes"]
 
 
 def test_compiled_rules_are_guarded_and_use_only_supported_operators(engine):
@@ -160,11 +249,15 @@ def test_exponent_numbers_cannot_reach_durable(engine):
     assert all("e" not in json.dumps(n) for n in found)
 
 
-def test_hosts_start_no_timer_threads_and_free_their_rulesets():
+@pytest.mark.parametrize("evaluator", DURABLE)
+def test_hosts_start_no_timer_threads_and_free_their_rulesets(evaluator):
     before = threading.active_count()
     for _ in range(30):
-        with Engine.load() as e:
+        with Engine.load(evaluator=evaluator) as e:
             e.fired(minimal_profile())
+            _, _, (_, handles), _ = e.evaluator._finalizer.peek()
+            assert handles
+        assert handles == []  # every durable_rules ruleset deleted from the C core
     assert threading.active_count() == before
 
 
@@ -191,11 +284,25 @@ def test_no_match_is_a_normal_outcome(tmp_path):
         assert result.deterrence.score == e.ruleset.scores["deterrence"].base
 
 
-def test_rejected_rule_is_reported_by_id_file_and_line(engine, monkeypatch):
+@pytest.mark.parametrize("evaluator", [DurableEvaluator, HostDurableEvaluator])
+def test_rejected_rule_is_reported_by_id_file_and_line(engine, monkeypatch, evaluator):
     # durable_rules errors carry a numeric code only; each rule is compiled alone to find it
     victim = break_first_rule_in_durable(monkeypatch, engine.ruleset)
     from engine import DurableEngineError
 
     with pytest.raises(DurableEngineError, match=f"rule '{victim.id}'") as info:
-        DurableEvaluator(engine.ruleset)
+        evaluator(engine.ruleset)
     assert victim.file in str(info.value)
+
+
+def test_a_closed_evaluator_refuses_rather_than_fire_nothing(engine):
+    # its rulesets are freed from the C core: no ruleset left would mean no rule fired
+    from engine import EngineClosedError
+    from engine.fields import flatten
+
+    evaluator = DurableEvaluator(engine.ruleset)
+    fact = flatten(minimal_profile())
+    assert evaluator.fired(fact)
+    evaluator.close()
+    with pytest.raises(EngineClosedError):
+        evaluator.fired(fact)

@@ -9,11 +9,18 @@ On the bundled rules and N seeded synthetic profiles it measures
 * ``reference_profiles_per_s``: the reference evaluator as sweeps use it,
   firing and points on prepared facts, no explanation;
 * ``reference_end_to_end_profiles_per_s``: ``Engine.score_iter`` on the reference evaluator;
-* ``raw_durable_profiles_per_s``: the floor: the same compiled rules on a bare
-  durable_rules host, one fact per session, state deleted, nothing else
-  (these three on the same slices of profiles in turn, medians over slices);
-* ``peak_rss_mb`` and ``peak_rss_mb_10x``: peak resident memory of a fresh
-  process scoring N and 10 x N profiles;
+* ``durable_core_profiles_per_s``: the true floor: the same compiled rules in
+  durable_rules' C core, each fact written as JSON, asserted, its actions taken
+  off the queue and left unread (no-op actions), its session deleted;
+* ``raw_durable_profiles_per_s``: the ``Host`` floor: the same on a bare
+  durable's Python ``Host`` with no-op actions, which parses the state and
+  the fact back from JSON on every firing
+  (these two floors, ``profiles_per_s`` and ``single_profiles_per_s`` on the same
+  slices of profiles in turn, medians over slices; ``durable_share_of_core``,
+  ``durable_share_of_raw`` and ``single_share_of_raw`` are the floor's time over the
+  path's, slice by slice);
+* ``peak_rss_mb`` and ``peak_rss_mb_10x``: peak resident memory (``VmHWM``)
+  of a fresh process scoring N and 10 x N profiles, read by that process;
 * ``sensitivity_draws_per_s``: weight-perturbation draws over the bundled profiles.
 """
 
@@ -51,32 +58,84 @@ def _rate(fn: Callable[[Any], Any], items: list[Any]) -> float:
     return len(items) / _seconds(fn, items)
 
 
-class RawDurable:
-    """durable_rules alone on the compiled rules: assert, fire, delete; nothing more."""
+class CoreDurable:
+    """durable_rules' C core alone on the compiled rules: assert, take the actions off
+    the queue unread, delete the session; nothing more."""
 
     def __init__(self, engine: Engine, facts: list[dict[str, Any]]) -> None:
-        import copy
+        import json
 
-        from ..compiler import compile_ruleset
-        from ..evaluator import _quiet_host
+        import durable_rules_engine
 
-        self.host = _quiet_host()
-        self.name = f"bench-raw-{os.getpid()}"
-        definitions = copy.deepcopy(compile_ruleset(engine.ruleset))
-        for definition in definitions.values():
-            definition["run"] = lambda c: None
-        self.host.set_rulesets({self.name: definitions})
+        from ..compiler import compile_ruleset, split_rulesets
+
+        self.core = durable_rules_engine
+        self.encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+        self.handles = [
+            self.core.create_ruleset(f"bench-core-{os.getpid()}-{i}", self.encode(d))
+            for i, d in enumerate(split_rulesets(compile_ruleset(engine.ruleset)))]
         self.messages = [{**engine.evaluator.message(fact), "sid": str(i)}
                          for i, fact in enumerate(facts)]
 
     def seconds(self, start: int = 0, stop: int | None = None) -> float:
-        host, name = self.host, self.name
+        core, encode, handles = self.core, self.encode, self.handles
+        assert_fact, start_action = core.assert_fact, core.start_action_for_state
+        complete, delete = core.complete_and_start_action, core.delete_state
         messages = self.messages[start:stop]
         began = time.perf_counter()
         for m in messages:
-            host.assert_fact(name, m)
-            host.delete_state(name, m["sid"])
+            text, sid = encode(m), m["sid"]
+            for handle in handles:
+                _, state = assert_fact(handle, text)
+                if start_action(handle, state):
+                    while complete(handle, state):
+                        pass
+                delete(handle, sid)
         return time.perf_counter() - began
+
+    def close(self) -> None:
+        for handle in self.handles:
+            self.core.delete_ruleset(handle)
+        self.handles = []
+
+
+class RawDurable:
+    """durable's Python ``Host`` alone on the compiled rules: assert, fire, delete; nothing more."""
+
+    def __init__(self, engine: Engine, facts: list[dict[str, Any]]) -> None:
+        import copy
+
+        from ..compiler import compile_ruleset, split_rulesets
+        from ..evaluator import _quiet_host
+
+        self.host = _quiet_host()
+        self.names = []
+        for i, shard in enumerate(split_rulesets(compile_ruleset(engine.ruleset))):
+            definitions = copy.deepcopy(shard)
+            for definition in definitions.values():
+                definition["run"] = lambda c: None
+            name = f"bench-raw-{os.getpid()}-{i}"
+            self.host.set_rulesets({name: definitions})
+            self.names.append(name)
+        self.messages = [{**engine.evaluator.message(fact), "sid": str(i)}
+                         for i, fact in enumerate(facts)]
+
+    def seconds(self, start: int = 0, stop: int | None = None) -> float:
+        host, names = self.host, self.names
+        messages = self.messages[start:stop]
+        began = time.perf_counter()
+        for m in messages:
+            for name in names:
+                host.assert_fact(name, m)
+                host.delete_state(name, m["sid"])
+        return time.perf_counter() - began
+
+    def close(self) -> None:
+        import durable_rules_engine
+
+        for name in self.names:
+            durable_rules_engine.delete_ruleset(self.host.get_ruleset(name)._handle)
+        self.names = []
 
 
 def end_to_end_seconds(engine: Engine, profiles: list[Any]) -> float:
@@ -95,21 +154,27 @@ def durable_rounds(engine: Engine, profiles: list[Any], facts: list[dict[str, An
     slice is timed three ways back to back, so the shares compare runs made
     under the same conditions; every figure is the median over all slices.
     """
-    raw = RawDurable(engine, facts)
-    rates: dict[str, list[float]] = {"e2e": [], "single": [], "raw": []}
-    shares: dict[str, list[float]] = {"e2e": [], "single": []}
-    for _ in range(rounds):
-        for start in range(0, len(profiles), CHUNK):
-            part = profiles[start:start + CHUNK]
-            took = {
-                "e2e": end_to_end_seconds(engine, part),
-                "single": _seconds(engine.score, part),
-                "raw": raw.seconds(start, start + CHUNK),
-            }
-            for k, t in took.items():
-                rates[k].append(len(part) / t)
-            for k in shares:
-                shares[k].append(took["raw"] / took[k])
+    raw, core = RawDurable(engine, facts), CoreDurable(engine, facts)
+    rates: dict[str, list[float]] = {"e2e": [], "single": [], "raw": [], "core": []}
+    shares: dict[str, list[float]] = {"e2e": [], "single": [], "e2e_core": []}
+    try:
+        for _ in range(rounds):
+            for start in range(0, len(profiles), CHUNK):
+                part = profiles[start:start + CHUNK]
+                took = {
+                    "e2e": end_to_end_seconds(engine, part),
+                    "single": _seconds(engine.score, part),
+                    "raw": raw.seconds(start, start + CHUNK),
+                    "core": core.seconds(start, start + CHUNK),
+                }
+                for k, t in took.items():
+                    rates[k].append(len(part) / t)
+                shares["e2e"].append(took["raw"] / took["e2e"])
+                shares["single"].append(took["raw"] / took["single"])
+                shares["e2e_core"].append(took["core"] / took["e2e"])
+    finally:
+        raw.close()
+        core.close()
     out = {k: statistics.median(v) for k, v in rates.items()}
     out.update({f"{k}_share": statistics.median(v) for k, v in shares.items()})
     return out
@@ -139,6 +204,24 @@ def peak_rss_mb(n: int) -> float:
     return float(out.stdout.strip())
 
 
+def own_peak_rss_mb() -> float:
+    """This process's own peak resident memory, in MB.
+
+    ``VmHWM`` where Linux has it: ``ru_maxrss`` survives the fork and exec that start a
+    child, so a child would report its parent's peak whenever that was higher.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)  # kB
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # kilobytes on Linux and the BSDs, bytes on macOS
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
 def _rss_child(n: int) -> None:
     with Engine.load() as engine:
         for profile in random_profiles(n, seed=SEED):
@@ -146,8 +229,7 @@ def _rss_child(n: int) -> None:
                 engine.score(profile)
             except GroupViolation:
                 pass
-    # ru_maxrss is in kilobytes on Linux
-    print(round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))
+    print(own_peak_rss_mb())
 
 
 def run(n: int = 2000, rss_n: int | None = None, draws: int = 10_000) -> dict[str, Any]:
@@ -161,6 +243,8 @@ def run(n: int = 2000, rss_n: int | None = None, draws: int = 10_000) -> dict[st
         figures["profiles_per_s"] = round(rates["e2e"])
         figures["single_profiles_per_s"] = round(rates["single"])
         figures["raw_durable_profiles_per_s"] = round(rates["raw"])
+        figures["durable_core_profiles_per_s"] = round(rates["core"])
+        figures["durable_share_of_core"] = round(rates["e2e_core_share"], 3)
         figures["durable_share_of_raw"] = round(rates["e2e_share"], 3)
         figures["single_share_of_raw"] = round(rates["single_share"], 3)
         figures["reference_profiles_per_s"] = round(reference_rate(engine, facts))
@@ -185,9 +269,11 @@ def text(figures: dict[str, Any]) -> str:
     rows = [
         ("end to end, durable_rules (explained)", f"{figures['profiles_per_s']:,} profiles/s"),
         ("  one Engine.score call at a time", f"{figures['single_profiles_per_s']:,} profiles/s"),
-        ("raw durable_rules floor", f"{figures['raw_durable_profiles_per_s']:,} profiles/s"),
-        ("  end to end as a share of the floor", f"{figures['durable_share_of_raw']:.0%}"),
-        ("  one at a time as a share of the floor", f"{figures['single_share_of_raw']:.0%}"),
+        ("durable_rules C core floor", f"{figures['durable_core_profiles_per_s']:,} profiles/s"),
+        ("  end to end as a share of the C core floor", f"{figures['durable_share_of_core']:.0%}"),
+        ("durable_rules Host floor", f"{figures['raw_durable_profiles_per_s']:,} profiles/s"),
+        ("  end to end as a share of the Host floor", f"{figures['durable_share_of_raw']:.0%}"),
+        ("  one at a time as a share of the Host floor", f"{figures['single_share_of_raw']:.0%}"),
         ("reference evaluator (firing + points)", f"{figures['reference_profiles_per_s']:,} profiles/s"),
         ("end to end, reference evaluator", f"{figures['reference_end_to_end_profiles_per_s']:,} profiles/s"),
         (f"peak RSS, {figures['rss_profiles']:,} profiles", f"{figures['peak_rss_mb']} MB"),
