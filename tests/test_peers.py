@@ -134,3 +134,19 @@ def test_points_give_latticework_scores_and_group_verdicts(reference_engine):
     tier = {r.id for r in reference_engine.ruleset.rules if r.group == "commitment-tier"}
     assert points.violation(frozenset()) == ("commitment-tier", "required")
     assert points.violation(frozenset(sorted(tier)[:2])) == ("commitment-tier", "exclusive")
+
+
+def test_bench_text_shows_each_peer_against_latticework():
+    from engine.bench.run import text
+
+    figures = {"machine": "m", "profiles": 100, "profiles_per_s": 1, "single_profiles_per_s": 1,
+               "durable_core_profiles_per_s": 1, "durable_share_of_core": 0.5,
+               "raw_durable_profiles_per_s": 1, "durable_share_of_raw": 1.0,
+               "single_share_of_raw": 1.0, "reference_profiles_per_s": 1,
+               "reference_end_to_end_profiles_per_s": 1, "rss_profiles": 100,
+               "peak_rss_mb": 40.0, "peak_rss_mb_10x": 41.0, "sensitivity_partners": 3,
+               "sensitivity_draws_per_s": 1,
+               "peers": {"latticework": 2000.0, "clips": 1000.0}}
+    shown = text(figures)
+    assert "  clips" in shown and "1,000 profiles/s (0.50x)" in shown
+    assert "not measured" in text({**figures, "peers": None})

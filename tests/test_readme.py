@@ -3,7 +3,6 @@ in the README or fails the build."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -38,3 +37,51 @@ def test_the_explanation_excerpt_is_what_score_prints():
     assert len(shown) >= 15
     for line in shown:
         assert line in printed, line
+
+
+WILD = ("…", "same shape", "what the source says")
+
+
+def conforms(example, actual, where: str = "") -> list[str]:
+    """Where the README's JSON example disagrees with real output: a key the output lacks,
+    or a concrete value that differs. "…" stands for any value (or, as a key, for the
+    keys not shown)."""
+    if isinstance(example, str) and example in WILD:
+        return []
+    if isinstance(example, dict):
+        if not isinstance(actual, dict):
+            return [f"{where}: expected an object"]
+        problems = []
+        for key, value in example.items():
+            if key == "…":
+                continue
+            if key not in actual:
+                problems.append(f"{where}.{key}: not in the output")
+            else:
+                problems += conforms(value, actual[key], f"{where}.{key}")
+        return problems
+    if isinstance(example, list):
+        if not isinstance(actual, list):
+            return [f"{where}: expected a list"]
+        return conforms(example[0], actual[0], f"{where}[0]") if example and actual else []
+    return [] if example == actual else [f"{where}: README shows {example!r}, output {actual!r}"]
+
+
+def test_the_json_example_is_what_batch_prints():
+    import json
+
+    block = section("## The JSON contract")
+    example = json.loads(block.split("```json\n", 1)[1].split("```", 1)[0])
+    output = json.loads(CliRunner().invoke(main, ["batch", "--format", "json"]).stdout)
+    india = next(r for r in output["results"] if r["profile"] == "india@2024")
+    # the example shows India's result and one error record (the bundled profiles load)
+    errors = example.pop("errors")
+    example["results"][0]["deterrence"]["contributions"][0].pop("rule")
+    problems = conforms({k: v for k, v in example.items() if k != "results"}, output)
+    problems += conforms(example["results"][0], india, "results[india]")
+    assert not problems, "\n".join(problems)
+    from engine.results import ErrorOut
+
+    from dataclasses import fields
+
+    assert set(errors[0]) == {f.name for f in fields(ErrorOut)}

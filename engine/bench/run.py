@@ -260,8 +260,29 @@ def run(n: int = 2000, rss_n: int | None = None, draws: int = 10_000) -> dict[st
     figures["rss_profiles"] = rss_n
     figures["peak_rss_mb"] = peak_rss_mb(rss_n)
     figures["peak_rss_mb_10x"] = peak_rss_mb(10 * rss_n)
+    figures["peers"] = peers(n)
     figures["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     return figures
+
+
+def peers(n: int) -> dict[str, float] | None:
+    """Other rule engines on the same rules and profiles (benchmarks/peers.py): engine ->
+    profiles/s, measured in one run after checking that they all agree; None when the
+    'peers' extra is not installed or the source tree's benchmarks/ is not beside us."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "peers.py"
+    if not path.is_file():
+        return None
+    spec = importlib.util.spec_from_file_location("latticework_bench_peers", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # the script defines dataclasses, which look it up
+    spec.loader.exec_module(module)
+    if not module.available():
+        return None
+    return module.peers_rates(n)
 
 
 def text(figures: dict[str, Any]) -> str:
@@ -281,6 +302,13 @@ def text(figures: dict[str, Any]) -> str:
         (f"sensitivity over {figures['sensitivity_partners']} partners",
          f"{figures['sensitivity_draws_per_s']:,} draws/s"),
     ]
+    if figures.get("peers"):
+        base = figures["peers"]["latticework"]
+        rows.append(("peers, same rules and profiles, same run:", ""))
+        rows += [(f"  {name}", f"{rate:,.0f} profiles/s ({rate / base:.2f}x)")
+                 for name, rate in figures["peers"].items()]
+    else:
+        rows.append(("peers", "not measured (pip install -e '.[peers]')"))
     width = max(len(r[0]) for r in rows)
     lines += [f"  {label:<{width}}  {value}" for label, value in rows]
     return "\n".join(lines) + "\n"
