@@ -232,7 +232,14 @@ def _rss_child(n: int) -> None:
     print(own_peak_rss_mb())
 
 
-def run(n: int = 2000, rss_n: int | None = None, draws: int = 10_000) -> dict[str, Any]:
+# the measurements run() makes in turn, for a progress bar
+PHASES = 7
+
+
+def run(n: int = 2000, rss_n: int | None = None, draws: int = 10_000,
+        progress: Callable[[int], object] | None = None) -> dict[str, Any]:
+    """Every figure; ``progress`` is called after each of the PHASES measurements."""
+    step = progress or (lambda _n: None)
     from ..analysis.sensitivity import analyse
 
     profiles = list(random_profiles(n, seed=SEED))
@@ -247,20 +254,27 @@ def run(n: int = 2000, rss_n: int | None = None, draws: int = 10_000) -> dict[st
         figures["durable_share_of_core"] = round(rates["e2e_core_share"], 3)
         figures["durable_share_of_raw"] = round(rates["e2e_share"], 3)
         figures["single_share_of_raw"] = round(rates["single_share"], 3)
+        step(1)
         figures["reference_profiles_per_s"] = round(reference_rate(engine, facts))
+        step(1)
         loaded, _ = engine.load_profiles(bundled_dir("profiles"))
         start = time.perf_counter()
         analyse(engine, [lp.profile for lp in loaded], draws=draws, seed=1, fact_rate=0.0)
         figures["sensitivity_draws_per_s"] = round(draws / (time.perf_counter() - start))
         figures["sensitivity_partners"] = len(loaded)
+        step(1)
     with Engine.load(evaluator="reference") as ref:
         figures["reference_end_to_end_profiles_per_s"] = round(
             len(profiles) / end_to_end_seconds(ref, profiles))
+    step(1)
     rss_n = rss_n or n
     figures["rss_profiles"] = rss_n
     figures["peak_rss_mb"] = peak_rss_mb(rss_n)
+    step(1)
     figures["peak_rss_mb_10x"] = peak_rss_mb(10 * rss_n)
+    step(1)
     figures["peers"] = peers(n)
+    step(1)
     figures["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     return figures
 

@@ -9,9 +9,22 @@ from typing import Any
 
 import click
 
-from .common import (EDITION, SEED, Share, all_profiles, as_json, emit, format_option,
-                     handles_errors, open_engine, output_option, output_target,
-                     profiles_option, progress_bar, rules_option)
+from .common import (
+    EDITION,
+    SEED,
+    Share,
+    all_profiles,
+    as_json,
+    emit,
+    format_option,
+    handles_errors,
+    open_engine,
+    output_option,
+    output_target,
+    profiles_option,
+    progress_bar,
+    rules_option,
+)
 
 
 @click.command()
@@ -104,7 +117,8 @@ def calibrate(calibration_file: Path | None, fmt: str, rules_dir: Path | None,
 @format_option()
 def bench(n: int, rss_profiles: int | None, fmt: str) -> None:
     """Measure throughput, memory and sensitivity speed on the bundled rules (figures only)."""
-    from ..bench.run import run, text
+    from ..bench.run import PHASES, run, text
 
-    figures = run(n, rss_profiles)
+    with progress_bar(PHASES, "measurements") as bar:
+        figures = run(n, rss_profiles, progress=bar.update)
     emit(json.dumps(figures, indent=2) + "\n" if fmt == "json" else text(figures), None)
