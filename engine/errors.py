@@ -9,7 +9,7 @@ The tree (each with its code)::
     │   ├── LoadErrors               several LoadErrors, reported together
     │   ├── UnknownProfileError      unknown-profile: a key that names no profile
     │   ├── OutputError              output-*: the -o target (engine.output)
-    │   └── MissingDependencyError   missing-dependency: an optional package (engine.export)
+    │   └── MissingDependencyError   missing-dependency: an optional package (pandas)
     └── EvaluationError              a profile could not be scored (exit 1 in batch)
         ├── GroupViolation           group-violation: an exclusive group fired twice, a
         │                            required one never
@@ -23,10 +23,10 @@ is a bug, caught when it is built. Anything else that escapes keeps its tracebac
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Iterator
 
 
 class ErrorCode(StrEnum):
@@ -354,3 +354,14 @@ class EvaluatorsDisagree(DurableEngineError):
     a bug in one of them, reported instead of a score that might be wrong."""
 
     code = ErrorCode.EVALUATORS_DISAGREE
+
+
+class MissingDependencyError(InputError, ImportError):
+    """A feature needs an optional package that is not installed (pandas)."""
+
+    def __init__(self, package: str, extra: str, purpose: str) -> None:
+        self.package = package
+        super().__init__(
+            f"{purpose} needs {package}, which is not installed; install it with "
+            f"'pip install latticework[{extra}]' (or 'pip install {package}')",
+            ErrorCode.MISSING_DEPENDENCY)

@@ -15,34 +15,19 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
-import sqlite3
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Iterable
 from enum import Enum
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
-from .errors import ErrorCode, LatticeworkError
-from .results import BatchResult, ErrorOut, ProfileResult
+from .errors import MissingDependencyError
+from .results import BatchResult, ProfileResult
 
 if TYPE_CHECKING:  # pragma: no cover
     from .api import Engine
     from .loader import LoadedProfile
     from .profile import Profile
     from .rules import RuleSet
-
-
-class MissingDependencyError(LatticeworkError, ImportError):
-    """An export needs an optional package that is not installed (pandas)."""
-
-    code = ErrorCode.MISSING_DEPENDENCY
-
-    def __init__(self, package: str, extra: str, purpose: str) -> None:
-        self.package = package
-        super().__init__(
-            f"{purpose} needs {package}, which is not installed; install it with "
-            f"'pip install latticework[{extra}]' (or 'pip install {package}')")
 
 
 # --- the ranking: CSV, the workbook's first sheet, the DataFrame ------------------------------
@@ -91,11 +76,11 @@ def batch_csv(result: BatchResult, ruleset: RuleSet | None = None) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(headers)
-    writer.writerows([csv_cell(_plain(c)) for c in row] for row in rows)
+    writer.writerows([csv_cell(plain(c)) for c in row] for row in rows)
     return buf.getvalue()
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """A cell as text or number: dates in ISO form, enumerations by their value."""
     if isinstance(value, dt.date):
         return value.isoformat()
@@ -140,8 +125,8 @@ def fact_rows(profile: Profile) -> list[dict[str, Any]]:
     rows = []
 
     def row(field: str, value: Any, fact: Any = None, unknown: str | None = None) -> None:
-        rows.append({"profile": profile.key, "field": field, "value": _plain(value),
-                     "confidence": _plain(fact.confidence) if fact and fact.confidence else None,
+        rows.append({"profile": profile.key, "field": field, "value": plain(value),
+                     "confidence": plain(fact.confidence) if fact and fact.confidence else None,
                      "source": fact.source if fact else None,
                      "note": fact.note if fact else None,
                      "period": fact.period if fact else None,
@@ -171,15 +156,21 @@ def source_rows(ruleset: RuleSet) -> list[dict[str, Any]]:
 
 
 def _profiles(profiles: Iterable[Profile | LoadedProfile]) -> dict[str, Profile]:
+    from .profile import Profile  # loaded already: the profiles given are or hold its instances
+
     out = {}
     for p in profiles:
-        profile = getattr(p, "profile", p)
+        profile = p if isinstance(p, Profile) else p.profile
         out[profile.key] = profile
     return out
 
 
 def _ruleset(engine_or_ruleset: Engine | RuleSet) -> RuleSet:
-    return getattr(engine_or_ruleset, "ruleset", engine_or_ruleset)
+    from .rules import RuleSet  # loaded already: an engine holds a rule set
+
+    if isinstance(engine_or_ruleset, RuleSet):
+        return engine_or_ruleset
+    return engine_or_ruleset.ruleset
 
 
 # --- the workbook -----------------------------------------------------------------------------
@@ -277,122 +268,6 @@ def _restamp(data: bytes, stamp: dt.datetime) -> bytes:
             entry.external_attr = 0o600 << 16
             dst.writestr(entry, src.read(info))
     return out.getvalue()
-
-
-# --- the SQLite database ----------------------------------------------------------------------
-
-# name -> (columns, primary key, foreign keys); created in this order, so that every
-# foreign key names a table that exists. Column names avoid SQL keywords (group, when,
-# where), so that a query needs no quoting.
-TABLES: dict[str, tuple[dict[str, type], tuple[str, ...], list[tuple[str, str, str]]]] = {
-    "ruleset": ({"digest": str, "rules": int, "latticework_version": str}, ("digest",), []),
-    "sources": ({"id": str, "kind": str, "title": str, "authors": str, "publisher": str,
-                 "year": int, "location": str, "sections": str, "note": str}, ("id",), []),
-    "rules": ({"id": str, "title": str, "dimension": str, "points": str, "rule_group": str,
-               "source": str, "section": str, "rationale": str, "support": str,
-               "condition": str, "file": str, "line": int}, ("id",),
-              [("source", "sources", "id")]),
-    "profiles": ({"key": str, "country": str, "name": str, "as_of": str, "iso3": str,
-                  "region": str, "summary": str, "file": str}, ("key",), []),
-    "facts": ({"profile": str, "field": str, "value": str, "number": float,
-               "confidence": str, "source": str, "note": str, "period": str,
-               "unknown_reason": str}, ("profile", "field"), [("profile", "profiles", "key")]),
-    "results": ({"profile": str, "score": str, "value": int, "band": str, "base": int,
-                 "adjustment": int, "raw": int}, ("profile", "score"),
-                [("profile", "profiles", "key")]),
-    "contributions": ({"profile": str, "score": str, "rule": str, "points": int},
-                      ("profile", "score", "rule"),
-                      [("profile", "profiles", "key"), ("rule", "rules", "id")]),
-    "errors": ({"source": str, "message": str, "code": str}, (), []),
-}
-
-
-@dataclass(frozen=True)
-class DatabaseExport:
-    """A SQLite database, whole, with the number of rows of each table and the profiles
-    that could not be loaded or scored (they are in its ``errors`` table too)."""
-
-    data: bytes
-    rows: dict[str, int]
-    errors: tuple[ErrorOut, ...]
-
-
-def sqlite_database(engine: Engine, profiles_dir: str | Path | None = None) -> DatabaseExport:
-    """Every table of the model in one SQLite database: the rule set, its sources and
-    rules, every snapshot's profile and facts, and their results and contributions.
-
-    Built in memory and returned as bytes (about a megabyte for the bundled data), so
-    that the caller writes the file whole or not at all. A profile that cannot be
-    loaded or scored is left out of the other tables and listed in ``errors``.
-    """
-    import sqlite_utils
-
-    result = engine.batch(profiles_dir, sort="key", every_snapshot=True)
-    profiles, _ = engine.load_profiles(profiles_dir)  # their load errors are in the batch's
-    ruleset = engine.ruleset
-    content = {
-        "ruleset": [{"digest": ruleset.digest, "rules": len(ruleset.rules),
-                     "latticework_version": _version()}],
-        "sources": source_rows(ruleset),
-        "rules": [{"id": r.id, "title": r.title, "dimension": r.dimension,
-                   "points": json.dumps(dict(r.points), sort_keys=True),
-                   "rule_group": r.group, "source": r.source.id, "section": r.source.section,
-                   "rationale": r.rationale, "support": r.support or None,
-                   "condition": json.dumps(r.canonical()["when"], sort_keys=True,
-                                           ensure_ascii=False),
-                   "file": Path(r.file).name, "line": r.line} for r in ruleset.rules],
-        "profiles": [{"key": lp.profile.key, "country": lp.profile.country,
-                      "name": lp.profile.name, "as_of": lp.profile.as_of.isoformat(),
-                      "iso3": lp.profile.iso3, "region": _plain(lp.profile.region),
-                      "summary": lp.profile.summary, "file": Path(lp.file).name}
-                     for lp in profiles],
-        "facts": [_typed_fact(row) for lp in profiles for row in fact_rows(lp.profile)],
-        "results": score_rows(result.results),
-        "contributions": [{k: row[k] for k in ("profile", "score", "rule", "points")}
-                          for row in contribution_rows(result.results)],
-        "errors": [{"source": e.source, "message": e.message, "code": e.code}
-                   for e in result.errors],
-    }
-    # no plugins: what the machine has installed must not change the file
-    db = sqlite_utils.Database(memory=True, execute_plugins=False)
-    try:
-        for name, (columns, pk, foreign) in TABLES.items():
-            table = db.table(name)
-            table.create(columns, pk=(pk if len(pk) > 1 else pk[0]) if pk else None,
-                         foreign_keys=foreign or None)
-            table.insert_all(content[name])
-        db.conn.commit()
-        data = db.conn.serialize()
-    finally:
-        db.conn.close()
-    return DatabaseExport(data, {name: len(rows) for name, rows in content.items()},
-                          result.errors)
-
-
-def _typed_fact(row: dict[str, Any]) -> dict[str, Any]:
-    """The value as written in YAML (text) and, for a number, as a number too, so that
-    ``WHERE number > 30`` compares numbers."""
-    from .fields import show_value
-
-    value = row["value"]
-    number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-    return {**row, "value": None if value is None else show_value(value), "number": number}
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("latticework")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown"
-
-
-def read_database(data: bytes) -> sqlite3.Connection:
-    """An in-memory connection to an exported database, for tests and notebooks."""
-    conn = sqlite3.connect(":memory:")
-    conn.deserialize(data)
-    return conn
 
 
 # --- pandas -----------------------------------------------------------------------------------

@@ -90,7 +90,7 @@ def _one(ruleset: RulesetInfo, r: ProfileResult | None, dimensions: tuple[str, .
 
 
 def _plain(value: Any) -> Any:
-    from .export import _plain as plain
+    from .export import plain
 
     return plain(value)
 

@@ -20,8 +20,9 @@ from click.testing import CliRunner
 
 from engine import LatticeworkError, UnknownProfileError, bundled_dir
 from engine.cli import main
-from engine.export import (MissingDependencyError, batch_csv, batch_xlsx,
-                           ranking_columns, read_database, sqlite_database)
+from engine.database import read_database, sqlite_database
+from engine.errors import MissingDependencyError
+from engine.export import batch_csv, batch_xlsx, ranking_columns
 
 KEYS = ("germany@2022", "india@2022", "india@2024", "poland@2024")
 HOSTILE_NAME = '=HYPERLINK("http://example.invalid","x")'
@@ -71,7 +72,7 @@ def test_csv_has_one_row_per_profile_with_what_the_results_say(engine, batch):
     rows = list(csv.DictReader(io.StringIO(batch_csv(batch, engine.ruleset))))
     assert [r["profile"] for r in rows] == [r.profile for r in batch.results]
     assert len(rows) == len(KEYS) + 1
-    for i, (row, r) in enumerate(zip(rows, batch.results), 1):
+    for i, (row, r) in enumerate(zip(rows, batch.results, strict=True), 1):
         assert row["rank"] == str(i)
         assert row["country"] == r.country and row["as_of"] == r.as_of.isoformat()
         assert row["deterrence"] == str(r.deterrence.score)

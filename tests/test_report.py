@@ -17,7 +17,8 @@ from click.testing import CliRunner
 from markupsafe import escape
 
 from engine import Engine, bundled_dir
-from engine.analysis.report import BAD, GOOD, build_report, polarities
+from engine.analysis.charts import BAD, GOOD, polarities
+from engine.analysis.report import build_report
 from engine.cli import main
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -88,7 +89,7 @@ def test_every_waterfall_adds_up_with_rule_titles_and_one_colour_scale(report: P
     for key in ("india@2022", "pakistan@2024", "germany@2022"):
         result = engine.score(engine.find_profile(key).profile)
         falls = re.findall(r'<figure class="waterfall">(.*?)</figure>', section(page, key), re.S)
-        for name, fall in zip(("deterrence", "alignment_risk"), falls):
+        for name, fall in zip(("deterrence", "alignment_risk"), falls, strict=True):
             s = result.target(name)
             rows = re.findall(r'<div class="bar-row (\w+)">\s*<div class="bar-label">(.*?)</div>\s*'
                               r'<div class="bar-points">(.*?)</div>.*?background: (#\w+)', fall, re.S)
@@ -98,7 +99,7 @@ def test_every_waterfall_adds_up_with_rule_titles_and_one_colour_scale(report: P
             assert sum(points) == s.score == int(rows[-1][2])
             rules = [(label, int(p), colour) for k, label, p, colour in rows if k == "rule"]
             assert len(rules) == len(s.contributions)
-            for (label, pts, colour), c in zip(rules, s.contributions):
+            for (label, pts, colour), c in zip(rules, s.contributions, strict=True):
                 assert label.startswith(esc(c.title)), label  # the title, not the id
                 assert pts == c.points
                 # blue is safer for the partner in both panels, red less safe

@@ -8,8 +8,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .common import (CommandError, evaluator_option, handles_errors, open_engine,
-                     output_target, profiles_option, rules_option)
+from .common import (
+    CommandError,
+    evaluator_option,
+    handles_errors,
+    open_engine,
+    output_target,
+    profiles_option,
+    rules_option,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..output import Target
@@ -47,7 +54,7 @@ def export(sqlite_file: str, rules_dir: Path | None, profiles_dir: Path | None,
         raise click.UsageError("--sqlite needs a file name: a database cannot go to "
                                "standard output")
     target = output_target(sqlite_file, rules_dir, profiles_dir)
-    from ..export import sqlite_database
+    from ..database import sqlite_database
     from ..render import errors_text, safe_text
 
     with open_engine(rules_dir, evaluator) as engine:
