@@ -11,7 +11,8 @@ import json
 import re
 import textwrap
 import unicodedata
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .errors import InputError
 from .fields import show_value, suggest
@@ -67,7 +68,7 @@ def safe_cells(rows: Iterable[Iterable[Any]], markdown: bool = False) -> list[li
     def cell(c: Any) -> Any:
         if not isinstance(c, str):
             return c
-        return _md(safe_text(c)) if markdown else safe_text(c)
+        return md_escape(safe_text(c)) if markdown else safe_text(c)
 
     return [[cell(c) for c in row] for row in rows]
 
@@ -110,7 +111,7 @@ def _source(c: Contribution) -> str:
     return f"{c.source.id} § {c.source.section}" if c.source.section else c.source.id
 
 
-def _points(n: int) -> str:
+def signed_points(n: int) -> str:
     return f"{n:+d}"
 
 
@@ -128,7 +129,7 @@ def _score_text(title: str, s: ScoreResult, detail: bool = True,
              if paint else head]
     lines.append(f"  base {s.base}")
     for c in s.contributions:
-        lines.append(f"  {_points(c.points):>4}  {c.rule}: {c.title}")
+        lines.append(f"  {signed_points(c.points):>4}  {c.rule}: {c.title}")
         if detail:
             for m in c.matched:
                 lines.extend(_wrap(describe_match(m), " " * 8, "fact: "))
@@ -137,7 +138,7 @@ def _score_text(title: str, s: ScoreResult, detail: bool = True,
             if c.support:
                 lines.extend(_wrap(c.support, " " * 10, "which says: "))
     if s.adjustment:
-        lines.append(f"  {_points(s.adjustment):>4}  adjustment: bounded to 0..100")
+        lines.append(f"  {signed_points(s.adjustment):>4}  adjustment: bounded to 0..100")
     total = " + ".join([str(s.base), *(f"({c.points})" for c in s.contributions)])
     if s.adjustment:
         total += f" + ({s.adjustment})"
@@ -171,18 +172,18 @@ def result_markdown(r: ProfileResult, ruleset: RuleSet) -> str:
         s = r.target(name)
         out.append(f"| {TITLES[name]} | {s.score} | {s.band} |")
     for name, s in r.dimensions.items():
-        out.append(f"| {_md(ruleset.dimensions[name].title)} | {s.score} | {s.band} |")
+        out.append(f"| {md_escape(ruleset.dimensions[name].title)} | {s.score} | {s.band} |")
     for name in ("deterrence", "alignment_risk"):
         s = r.target(name)
         out += ["", f"## {TITLES[name]}: {s.score} ({s.band})", "",
                 "| points | rule | facts matched | source |", "|---:|---|---|---|",
                 f"| {s.base} | base | | |"]
         for c in s.contributions:
-            facts = "<br>".join(_md(describe_match(m)) for m in c.matched)
-            out.append(f"| {_points(c.points)} | **{c.rule}**: {_md(c.title)}<br>{_md(c.rationale)} "
-                       f"| {facts} | {_md(_source(c))} |")
+            facts = "<br>".join(md_escape(describe_match(m)) for m in c.matched)
+            out.append(f"| {signed_points(c.points)} | **{c.rule}**: {md_escape(c.title)}<br>{md_escape(c.rationale)} "
+                       f"| {facts} | {md_escape(_source(c))} |")
         if s.adjustment:
-            out.append(f"| {_points(s.adjustment)} | adjustment (bounded to 0..100) | | |")
+            out.append(f"| {signed_points(s.adjustment)} | adjustment (bounded to 0..100) | | |")
     return join_lines(out)
 
 
@@ -196,7 +197,7 @@ def result(r: ProfileResult, ruleset: RuleSet, fmt: str, color: bool = False) ->
     return result_text(r, ruleset, color)
 
 
-def _md(text: str) -> str:
+def md_escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
@@ -208,91 +209,6 @@ def batch_json(b: BatchResult) -> str:
     return safe_json(json.dumps(b.model_dump(mode="json"), indent=2, ensure_ascii=False)) + "\n"
 
 
-def batch_table(b: BatchResult, ruleset: RuleSet, fmt: str, width: int | None = None,
-                columns: Sequence[str] | None = None, color: bool = False) -> str:
-    """The ranking as ``batch`` prints it. In a table, ``columns`` (names from
-    ``batch_columns``) chooses the columns; else, with a ``width``, the name and the
-    dimensions are added to rank, profile, scores and bands, each where it still fits,
-    and a note counts those left out; with neither, every column (``--wide``). A Markdown table is a document, not a
-    screen: it holds every column unless ``columns`` chooses. ``color`` paints the two
-    headline bands."""
-    from tabulate import tabulate  # imported where used: the CLI starts faster without it
-
-    if fmt == "csv":
-        from .export import batch_csv
-
-        return batch_csv(b, ruleset)
-    names = batch_columns(ruleset)
-    dims = list(ruleset.dimensions)
-    rows = [[i, r.profile, r.name, r.deterrence.score, r.deterrence.band,
-             r.alignment_risk.score, r.alignment_risk.band, *(r.dimensions[d].score for d in dims)]
-            for i, r in enumerate(b.results, 1)]
-    head = f"Ranking {b.selection.describe()}" if b.selection else ""
-    if fmt == "markdown":
-        keep = [names.index(c) for c in columns] if columns else list(range(len(names)))
-        short = ["#" if names[i] == "rank" else names[i].replace("_", " ") for i in keep]
-        cells = safe_cells([[row[i] for i in keep] for row in rows], markdown=True)
-        table = tabulate(cells, short, tablefmt="github", disable_numparse=True)
-        return (head + "\n\n" if head else "") + table + "\n"
-    labels = ["#", "profile", "name", "deterrence", "deterrence\nband", "alignment\nrisk",
-              "alignment\nrisk band", *(_two_lines(ruleset.dimensions[d].title) for d in dims)]
-    numeric = {0, 3, 5, *range(7, len(names))}
-    cells = safe_cells(rows)
-    if columns:
-        keep = [names.index(c) for c in columns]
-    elif width is None:
-        keep = list(range(len(names)))
-    else:
-        # rank, profile, the scores and bands always; then the name and each dimension in
-        # turn, where it still fits; the columns stay in table order
-        keep = [0, 1, 3, 4, 5, 6]
-        for i in [2, *range(7, len(names))]:
-            if _grid_width(labels, cells, sorted([*keep, i])) <= width:
-                keep = sorted([*keep, i])
-    left_out = 0 if columns else len(names) - len(keep)
-    lines = _wrap_plain(head, width) if head else []
-    if n := left_out:
-        lines += _wrap_plain(f"({n} column{'s' if n != 1 else ''} left out to fit {width} "
-                             "columns; --wide shows them, --columns chooses)", width)
-    if lines:
-        lines.append("")
-    paint = {4: band_painter(ruleset, "deterrence", color),
-             6: band_painter(ruleset, "alignment_risk", color)}
-    lines += _grid([labels[i] for i in keep], [[row[i] for i in keep] for row in cells],
-                   right={k for k, i in enumerate(keep) if i in numeric},
-                   paint={k: paint[i] for k, i in enumerate(keep) if i in paint})
-    return "\n".join(lines) + "\n"
-
-
-def batch_columns(ruleset: RuleSet) -> list[str]:
-    """The names ``batch --columns`` takes, in table order: the CSV's column names, with
-    ``rank`` for ``#``."""
-    return ["rank", "profile", "name", "deterrence", "deterrence_band", "alignment_risk",
-            "alignment_risk_band", *ruleset.dimensions]
-
-
-def choose_columns(text: str, known: Sequence[str]) -> list[str]:
-    """``--columns a,b,c`` as column names: hyphens read as underscores, each name once;
-    an unknown name is an input error that suggests the nearest."""
-    chosen: list[str] = []
-    for raw in text.split(","):
-        name = raw.strip().lower().replace("-", "_")
-        if not name:
-            continue
-        if name not in known:
-            close = suggest(name, known)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise InputError(f"--columns: no column named '{raw.strip()}'{hint} "
-                             f"(the columns: {', '.join(known)})")
-        if name not in chosen:
-            chosen.append(name)
-    if not chosen:
-        raise InputError(f"--columns: name at least one column (the columns: {', '.join(known)})")
-    return chosen
-
-
-# Band colours run from bad to good, so that a colour means the same in both scores:
-# a high risk band is red like a low deterrence band.
 _BAD_TO_GOOD = (("red", True), ("red", False), ("yellow", False), ("green", False),
                 ("green", True))
 # +1: a higher band is better; -1: worse. The dimensions are left plain: whether more of
@@ -308,7 +224,7 @@ def band_painter(ruleset: RuleSet, target: str, color: bool) -> Callable[[str], 
         return lambda text: text
     import click
 
-    styles = dict(zip(ruleset.targets[target].bands, _BAD_TO_GOOD[::direction]))
+    styles = dict(zip(ruleset.targets[target].bands, _BAD_TO_GOOD[::direction], strict=True))
 
     def paint(text: str) -> str:
         if text not in styles:
@@ -328,82 +244,6 @@ def display_width(text: str) -> int:
     return sum(0 if unicodedata.combining(ch) else
                2 if unicodedata.east_asian_width(ch) in "WF" else 1
                for ch in _ANSI.sub("", text))
-
-
-def _two_lines(title: str) -> str:
-    """A header of several words as two lines split near the middle: a narrower column."""
-    words = title.lower().split()
-    if len(words) < 2:
-        return title.lower()
-    k = min(range(1, len(words)),
-            key=lambda k: max(len(" ".join(words[:k])), len(" ".join(words[k:]))))
-    return " ".join(words[:k]) + "\n" + " ".join(words[k:])
-
-
-def _wrap_plain(text: str, width: int | None) -> list[str]:
-    return textwrap.wrap(text, width, break_on_hyphens=False) if width else [text]
-
-
-def _grid_width(labels: Sequence[str], rows: Sequence[Sequence[Any]],
-                keep: Sequence[int]) -> int:
-    return max(display_width(line) for line in _grid(
-        [labels[i] for i in keep], [[row[i] for i in keep] for row in rows]))
-
-
-def _grid(headers: Sequence[str], rows: Sequence[Sequence[Any]],
-          right: Iterable[int] = (), paint: dict[int, Callable[[str], str]] | None = None,
-          ) -> list[str]:
-    """A plain table: the headers (a newline splits one over lines, aligned at the bottom),
-    a rule of dashes, the rows (a newline in a cell continues it on the next line);
-    columns two spaces apart, those of ``right`` aligned right, the cells of ``paint``
-    coloured once the widths are taken. Cells must already be safe."""
-    right, paint = set(right), paint or {}
-    heads = [h.split("\n") for h in headers]
-    depth = max((len(h) for h in heads), default=1)
-    heads = [[""] * (depth - len(h)) + h for h in heads]
-    cells = [[str(c).split("\n") for c in row] for row in rows]
-    widths = [max([display_width(x) for x in heads[k]] +
-                  [display_width(x) for row in cells for x in row[k]])
-              for k in range(len(headers))]
-
-    def line(parts: Sequence[str], painted: bool) -> str:
-        out = []
-        for k, part in enumerate(parts):
-            pad = " " * (widths[k] - display_width(part))
-            if painted and k in paint and part:
-                part = paint[k](part)
-            out.append(pad + part if k in right else part + pad)
-        return "  ".join(out).rstrip()
-
-    lines = [line([h[d] for h in heads], False) for d in range(depth)]
-    lines.append("  ".join("-" * w for w in widths))
-    for row in cells:
-        height = max((len(c) for c in row), default=1)
-        lines += [line([c[d] if d < len(c) else "" for c in row], True) for d in range(height)]
-    return lines
-
-
-def _fit(headers: Sequence[str], rows: Sequence[Sequence[Any]], width: int | None,
-         give_way: Sequence[int], wrap: int | None = None,
-         ) -> tuple[list[str], list[list[Any]]]:
-    """Columns left out in the order ``give_way`` names them until the table fits
-    ``width``; then, if that is not enough, the text of the ``wrap`` column wrapped over
-    several lines (no narrower than 12 columns)."""
-    keep = list(range(len(headers)))
-    rows = [list(r) for r in rows]
-    if width is not None:
-        for i in give_way:
-            if _grid_width(headers, rows, keep) <= width:
-                break
-            keep.remove(i)
-        over = _grid_width(headers, rows, keep) - width
-        if over > 0 and wrap in keep:
-            longest = max(display_width(str(r[wrap])) for r in rows)
-            room = max(longest - over, 12)
-            for r in rows:
-                r[wrap] = "\n".join(textwrap.wrap(str(r[wrap]), room,
-                                                  break_on_hyphens=False)) or ""
-    return [headers[i] for i in keep], [[r[i] for i in keep] for r in rows]
 
 
 def errors_text(errors: Iterable[Any], verb: str = "scored") -> str:
@@ -469,14 +309,14 @@ def trace_text(t: Trace, result: ProfileResult, show_all: bool, fails: bool = Fa
         lines.append(note)
     lines.append("")
     for rule, fired, facts in explain_entries(t, show_all, fails, target):
-        lines.append(f"{'FIRED ' if fired else 'no    '} {_rule_head(rule)}")
+        lines.append(f"{'FIRED ' if fired else 'no    '} {rule_head(rule)}")
         label = "fact" if fired else "unmet"
         lines += [f"         {label}: {describe_match(m)}" for m in facts]
     lines.append("")
     for name in _explain_targets(result, target):
         s = result.target(name)
-        parts = " ".join(_points(c.points) for c in s.contributions) or "(no rule)"
-        adj = f" = raw {s.raw}, bounded {_points(s.adjustment)}" if s.adjustment else ""
+        parts = " ".join(signed_points(c.points) for c in s.contributions) or "(no rule)"
+        adj = f" = raw {s.raw}, bounded {signed_points(s.adjustment)}" if s.adjustment else ""
         line = f"{name}: {s.base} {parts}{adj} = {s.score} ({s.band})"
         if color and ruleset is not None and name in _DIRECTION:
             paint = band_painter(ruleset, name, color)
@@ -488,7 +328,7 @@ def trace_text(t: Trace, result: ProfileResult, show_all: bool, fails: bool = Fa
 def trace_markdown(t: Trace, result: ProfileResult, show_all: bool, fails: bool = False,
                    target: str | None = None) -> str:
     """``trace_text`` as Markdown: one table of rules, one of scores."""
-    out = [f"# {_md(result.name)} ({result.profile}): explanation", "",
+    out = [f"# {md_escape(result.name)} ({result.profile}): explanation", "",
            f"{len(t.fired)} of {len(t.fired) + len(t.not_fired)} rules fired "
            f"({t.evaluator} evaluator).", ""]
     if note := _selection_note(fails, target):
@@ -496,16 +336,16 @@ def trace_markdown(t: Trace, result: ProfileResult, show_all: bool, fails: bool 
     out += ["| rule | fired | points | facts |", "|---|---|---|---|"]
     for rule, fired, facts in explain_entries(t, show_all, fails, target):
         label = "" if fired else "unmet: "
-        shown = "<br>".join(label + _md(describe_match(m)) for m in facts)
-        pts = ", ".join(f"{name} {_points(p)}" for name, p in rule.points)
-        out.append(f"| **{rule.id}**: {_md(rule.title)} | {'yes' if fired else 'no'} "
+        shown = "<br>".join(label + md_escape(describe_match(m)) for m in facts)
+        pts = ", ".join(f"{name} {signed_points(p)}" for name, p in rule.points)
+        out.append(f"| **{rule.id}**: {md_escape(rule.title)} | {'yes' if fired else 'no'} "
                    f"| {pts} | {shown} |")
     out += ["", "| score | base | points | adjustment | value | band |",
             "|---|---:|---|---:|---:|---|"]
     for name in _explain_targets(result, target):
         s = result.target(name)
-        parts = " ".join(_points(c.points) for c in s.contributions)
-        out.append(f"| {name} | {s.base} | {parts} | {_points(s.adjustment)} | {s.score} "
+        parts = " ".join(signed_points(c.points) for c in s.contributions)
+        out.append(f"| {name} | {s.base} | {parts} | {signed_points(s.adjustment)} | {s.score} "
                    f"| {s.band} |")
     return join_lines(out)
 
@@ -532,42 +372,6 @@ def trace_json(t: Trace, result: ProfileResult, show_all: bool, fails: bool = Fa
     return safe_json(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
 
 
-def profiles_table(loaded: Iterable[Any], width: int | None = None) -> str:
-    """The profiles, one a line; with a ``width``, the file and then the name give way."""
-    rows = [[lp.profile.key, lp.profile.name, lp.profile.as_of.isoformat(),
-             lp.profile.commitment.tier.value.value, lp.file] for lp in loaded]
-    headers, cells = _fit(["key", "name", "as of", "commitment", "file"], safe_cells(rows),
-                          width, give_way=[4, 1])
-    return "\n".join(_grid(headers, cells)) + "\n"
-
-
-def _rule_head(rule: Rule) -> str:
-    pts = ", ".join(f"{t} {_points(p)}" for t, p in rule.points)
+def rule_head(rule: Rule) -> str:
+    pts = ", ".join(f"{t} {signed_points(p)}" for t, p in rule.points)
     return f"{rule.id} [{pts}]"
-
-
-def rules_table(ruleset: RuleSet, fmt: str, width: int | None = None) -> str:
-    """The rules as ``rules list`` prints them. In a table with a ``width``, a rule's
-    points take one line each, the group, the source and the dimension give way, and the
-    title wraps, so that every line fits."""
-    from tabulate import tabulate
-
-    if fmt == "json":
-        return safe_json(json.dumps(
-            [r.canonical() | {"file": r.file, "line": r.line} for r in ruleset.rules],
-            indent=2, ensure_ascii=False)) + "\n"
-    headers = ["id", "dimension", "points", "group", "source", "title"]
-
-    def row(r: Rule, joint: str) -> list[str]:
-        points = joint.join(safe_text(f"{t} {_points(p)}") for t, p in r.points)
-        source = f"{r.source.id}#{r.source.section}" if r.source.section else r.source.id
-        return [safe_text(r.id), safe_text(r.dimension), points, safe_text(r.group or ""),
-                safe_text(source), safe_text(r.title)]
-
-    if fmt == "markdown":
-        rows = [[_md(c) for c in row(r, ", ")] for r in ruleset.rules]
-        return tabulate(rows, headers, tablefmt="github") + "\n"
-    # one target a line in a table that must fit: the points are its widest column
-    rows = [row(r, ", " if width is None else "\n") for r in ruleset.rules]
-    headers, cells = _fit(headers, rows, width, give_way=[3, 4, 1], wrap=5)
-    return "\n".join(_grid(headers, cells)) + "\n"

@@ -11,7 +11,7 @@ size, and ``--jobs`` workers send back rendered bytes instead of explanation
 graphs to unpickle.
 
 The outputs are byte for byte those of :func:`engine.render.batch_json` and
-:func:`engine.render.batch_table` on the same results: each result is serialised
+:func:`engine.tables.batch_table` on the same results: each result is serialised
 by pydantic's Rust serialiser and indented to its place in the document.
 """
 
@@ -222,7 +222,7 @@ def write_csv(out: IO[bytes], record: CsvRecord, records: Iterator[bytes]) -> No
 
 
 def summaries(batch: RankedBatch) -> Any:
-    """A ``BatchResult`` of ``summary_record`` records, for ``render.batch_table``: the
+    """A ``BatchResult`` of ``summary_record`` records, for ``tables.batch_table``: the
     scores of every profile in rank order, without their explanations."""
     import pickle
 
@@ -234,7 +234,7 @@ def summaries(batch: RankedBatch) -> Any:
 
 def write(out: IO[bytes], batch: RankedBatch, fmt: str, record: Record) -> None:
     """A ranked batch of ``record_for(fmt, ...)`` records in ``fmt`` (json, jsonl, csv),
-    written as its records come. Tables are ``render.batch_table(summaries(batch), ...)``."""
+    written as its records come. Tables are ``tables.batch_table(summaries(batch), ...)``."""
     if fmt == "json":
         write_json(out, batch.ruleset, batch.records(), batch.errors, batch.selection)
     elif fmt == "jsonl":

@@ -9,7 +9,7 @@ import pickle
 
 import pytest
 
-from engine import api, render, streaming
+from engine import api, render, streaming, tables
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def streamed(engine, fmt: str, jobs: int = 1, **kw) -> bytes:
     record = streaming.record_for(fmt, engine.info, list(engine.ruleset.dimensions))
     with engine.batch_stream(record, jobs=jobs, **kw) as ranked:
         if fmt in ("table", "markdown"):
-            return render.batch_table(streaming.summaries(ranked), engine.ruleset, fmt).encode()
+            return tables.batch_table(streaming.summaries(ranked), engine.ruleset, fmt).encode()
         out = io.BytesIO()
         streaming.write(out, ranked, fmt, record)
         return out.getvalue()
@@ -30,7 +30,7 @@ def streamed(engine, fmt: str, jobs: int = 1, **kw) -> bytes:
 @pytest.mark.parametrize("fmt", ["json", "csv", "table", "markdown"])
 def test_a_streamed_batch_has_the_bytes_of_the_whole_batch(engine, whole, fmt):
     expected = render.batch_json(whole) if fmt == "json" else \
-        render.batch_table(whole, engine.ruleset, fmt)
+        tables.batch_table(whole, engine.ruleset, fmt)
     assert streamed(engine, fmt, every_snapshot=True) == expected.encode()
 
 

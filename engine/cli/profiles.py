@@ -13,11 +13,23 @@ from ..api import bundled_dir
 from ..authoring.importer import import_text, run_import
 from ..authoring.scaffold import write_new_profile
 from ..profile import Profile
-from ..render import profiles_table
+from ..tables import profiles_table
 from ..rule_loader import load_ruleset
-from .common import (EDITION, Share, all_profiles, as_json, complete_profile, emit,
-                     exit_on_load_errors, format_option, handles_errors, open_engine,
-                     profiles_option, rules_option, terminal_width)
+from .common import (
+    EDITION,
+    Share,
+    all_profiles,
+    as_json,
+    complete_profile,
+    emit,
+    exit_on_load_errors,
+    format_option,
+    handles_errors,
+    open_engine,
+    profiles_option,
+    rules_option,
+    terminal_width,
+)
 
 
 @click.group()

@@ -9,10 +9,17 @@ import click
 
 from ..analysis.checker import check_rules, check_text, coverage_text, profile_coverage
 from ..api import bundled_dir
-from ..render import rules_table
+from ..tables import rules_table
 from ..rule_loader import load_ruleset
-from .common import (emit, exit_on_load_errors, handles_errors, open_engine, profiles_option,
-                     rules_option, terminal_width)
+from .common import (
+    emit,
+    exit_on_load_errors,
+    handles_errors,
+    open_engine,
+    profiles_option,
+    rules_option,
+    terminal_width,
+)
 
 
 @click.group()

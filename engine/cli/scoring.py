@@ -119,7 +119,7 @@ def batch(fmt: str, sort: str, jobs: int, edition: int | None, every_snapshot: b
     --as-of YEAR ranks one edition, --all every snapshot. The table fits the terminal:
     the dimension columns, then the name, give way (a note names them); --wide shows
     them all, --columns chooses."""
-    from .. import render
+    from .. import render, tables
     from ..api import available_processors, select_snapshots
 
     if edition is not None and every_snapshot:
@@ -139,7 +139,7 @@ def batch(fmt: str, sort: str, jobs: int, edition: int | None, every_snapshot: b
                    f"{'s' if processors != 1 else ''} available; using {processors}", err=True)
         jobs = processors
     with open_engine(rules_dir, evaluator) as engine:
-        picked = render.choose_columns(columns, render.batch_columns(engine.ruleset)) \
+        picked = tables.choose_columns(columns, tables.batch_columns(engine.ruleset)) \
             if columns is not None else None
         chosen, _ = select_snapshots(engine.profile_files(profiles_dir), edition,
                                      every_snapshot)
@@ -166,7 +166,7 @@ def batch(fmt: str, sort: str, jobs: int, edition: int | None, every_snapshot: b
                     edition=edition, every_snapshot=every_snapshot) as ranked:
                 if fmt in ("table", "markdown"):
                     width = None if wide or fmt != "table" else terminal_width(target)
-                    emit(render.batch_table(streaming.summaries(ranked), engine.ruleset, fmt,
+                    emit(tables.batch_table(streaming.summaries(ranked), engine.ruleset, fmt,
                                             width=width, columns=picked,
                                             color=use_color(target)), target)
                 else:
