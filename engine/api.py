@@ -11,9 +11,10 @@ Nothing here prints; the CLI renders what these functions return.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Literal
+from typing import Literal
 
 from .errors import (
     DurableEngineError,
@@ -27,6 +28,7 @@ from .errors import (
     display_path,
 )
 from .evaluator import EVALUATORS, Evaluator, ReferenceEvaluator
+from .fields import flatten, suggest
 from .loader import (
     PROFILE_SUFFIX,
     LoadedProfile,
@@ -41,7 +43,6 @@ from .profile import Profile
 from .results import BatchResult, ErrorOut, ProfileResult, RulesetInfo, Selection
 from .rule_loader import load_ruleset
 from .rules import RuleSet
-from .fields import flatten, suggest
 from .scoring import Scorer
 from .streaming import RankedBatch, Record, Spool
 from .trace import Trace, Tracer
@@ -79,7 +80,7 @@ class Engine:
         self.evaluator: Evaluator = EVALUATORS[evaluator](ruleset)
         self._tracer = Tracer(ruleset)
         self._scorer = Scorer(ruleset)
-        # The reference closures cost little next to a durable_rules session; running
+        # The generated reference evaluator costs little next to a durable_rules session; running
         # them on every profile turns any disagreement into an error, never a wrong score.
         self._check = (
             ReferenceEvaluator(ruleset) if cross_check and evaluator != "reference" else None
@@ -152,7 +153,7 @@ class Engine:
         profile = self._as_profile(profile)
         fact = flatten(profile)
         return self._tracer.trace(profile, fact, self.fired(profile, fact),
-                                  self.evaluator.name, full)
+                                  self.evaluator.name, full, checked=self._check is not None)
 
     def _as_profile(self, profile: Profile | str | Path) -> Profile:
         if isinstance(profile, Profile):
@@ -203,8 +204,10 @@ class Engine:
         while chunk := list(islice(it, CHUNK)):
             facts = [flatten(p) for p in chunk]
             firings = [self.fired(p, f) for p, f in zip(chunk, facts)]
+            checked = self._check is not None
             for profile, fact, fired in zip(chunk, facts, firings):
-                t = self._tracer.trace(profile, fact, fired, self.evaluator.name, full=False)
+                t = self._tracer.trace(profile, fact, fired, self.evaluator.name, full=False,
+                                       checked=checked)
                 try:
                     yield self._scorer.score(t)
                 except GroupViolation as exc:

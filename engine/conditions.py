@@ -24,8 +24,9 @@ expression-level negation and no ``in``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Union
+from typing import Any
 
 # Operators as written in rule files -> internal names.
 OPERATORS = {
@@ -91,7 +92,7 @@ class Not:
     item: Condition
 
 
-Condition = Union[Cmp, All, AnyOf, Not]
+Condition = Cmp | All | AnyOf | Not
 
 
 _MISSING = object()
@@ -133,7 +134,7 @@ def _nnf(cond: Condition, negate: bool) -> Condition:
     return AnyOf((Cmp(cond.field, "absent"), Cmp(cond.field, _NEGATED[cond.op], cond.value)))
 
 
-def _flat(kind: type, items: tuple[Condition, ...]) -> Condition:
+def _flat(kind: type[All] | type[AnyOf], items: tuple[Condition, ...]) -> Condition:
     out: list[Condition] = []
     for item in items:
         out.extend(item.items if isinstance(item, kind) else (item,))
@@ -141,7 +142,8 @@ def _flat(kind: type, items: tuple[Condition, ...]) -> Condition:
 
 
 def holds(cond: Condition, fact: dict[str, Any]) -> bool:
-    """Direct evaluation of a condition (normal form or not); slow, used for explanations."""
+    """Direct evaluation of a condition (normal form or not); slow: the tests check the
+    evaluators and the trace against it."""
     if isinstance(cond, Cmp):
         return cond.holds(fact)
     if isinstance(cond, All):

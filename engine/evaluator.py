@@ -6,7 +6,8 @@ Two evaluators answer the same question and must agree exactly:
   durable_rules' C core, one session per profile (:class:`HostDurableEvaluator`
   runs it through durable's Python ``Host``: a cross-check and a benchmark floor);
 * :class:`ReferenceEvaluator` runs the same normal-form conditions as Python
-  closures compiled once per rule set; it serves differential tests and fast sweeps.
+  Python generated and compiled once per rule set; it cross-checks every profile and
+  serves differential tests and fast sweeps.
 
 Both take the *fact* of a profile (``fields.flatten``: known values by dotted
 path, unknown fields absent) and return the ids of the rules that fired.
@@ -19,21 +20,22 @@ import itertools
 import json
 import threading
 import weakref
+from collections.abc import Callable
 from functools import cache
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from .compiler import SENTINEL, compile_ruleset, split_rulesets, text_token
 from .conditions import All, AnyOf, Cmp, Condition
 from .errors import DurableEngineError, EngineClosedError
 from .rules import RuleSet
 
-Fact = dict[str, Any]
+FlatFact = dict[str, Any]  # fields.flatten: known values by dotted path (not profile.Fact)
 
 
 class Evaluator(Protocol):
     name: str
 
-    def fired(self, fact: Fact) -> frozenset[str]: ...
+    def fired(self, fact: FlatFact) -> frozenset[str]: ...
 
     def close(self) -> None: ...
 
@@ -51,7 +53,7 @@ def _keys(ruleset: RuleSet) -> tuple[tuple[str, str, bool], ...]:
     return tuple((spec.path, spec.fact_key, spec.kind == "text") for spec in ruleset.fields_read)
 
 
-def _message(keys: tuple[tuple[str, str, bool], ...], fact: Fact) -> dict[str, Any]:
+def _message(keys: tuple[tuple[str, str, bool], ...], fact: FlatFact) -> dict[str, Any]:
     """The fact as durable_rules gets it: flat, lean, with the discriminator."""
     message: dict[str, Any] = {"kind": "profile"}
     for path, key, is_text in keys:
@@ -124,10 +126,10 @@ class DurableEvaluator:
         handle = self._core.create_ruleset(name, self._encode(definitions))
         return lambda: self._core.delete_ruleset(handle)
 
-    def message(self, fact: Fact) -> dict[str, Any]:
+    def message(self, fact: FlatFact) -> dict[str, Any]:
         return _message(self._keys, fact)
 
-    def fired(self, fact: Fact) -> frozenset[str]:
+    def fired(self, fact: FlatFact) -> frozenset[str]:
         message = _message(self._keys, fact)
         core = self._core
         with self._lock:
@@ -228,7 +230,6 @@ class HostDurableEvaluator:
 
     def __init__(self, ruleset: RuleSet) -> None:
         import durable_rules_engine  # the C core, imported only when durable evaluation is used
-
         from durable.engine import MessageNotHandledException, MessageObservedException
 
         self._core = durable_rules_engine
@@ -272,10 +273,10 @@ class HostDurableEvaluator:
 
         return run
 
-    def message(self, fact: Fact) -> dict[str, Any]:
+    def message(self, fact: FlatFact) -> dict[str, Any]:
         return _message(self._keys, fact)
 
-    def fired(self, fact: Fact) -> frozenset[str]:
+    def fired(self, fact: FlatFact) -> frozenset[str]:
         message = self.message(fact)
         with self._lock:
             sid = str(next(self._sessions))
@@ -317,8 +318,8 @@ _MISSING = object()
 class _Codegen:
     """One Python function testing every rule, built once per rule set.
 
-    The generated source holds only indices into constant tuples (field keys,
-    values, rule ids) and Python operators: no text from a rule file ever
+    The generated source holds only names standing for indices into constant tuples
+    (field keys, values, rule ids) and Python operators: no text from a rule file ever
     becomes code, so rules stay data. Each comparison is inline, without a
     function call per condition, which is what makes the reference evaluator
     fast enough for sweeps.
@@ -332,11 +333,11 @@ class _Codegen:
     def _key(self, k: str) -> str:
         if k not in self.keys:
             self.keys.append(k)
-        return f"K[{self.keys.index(k)}]"
+        return f"k{self.keys.index(k)}"
 
     def _value(self, v: Any) -> str:
         self.values.append(v)
-        return f"V[{len(self.values) - 1}]"
+        return f"v{len(self.values) - 1}"
 
     def expr(self, nnf: Condition) -> str:
         if isinstance(nnf, (All, AnyOf)):
@@ -359,16 +360,23 @@ class _Codegen:
         symbol = {"ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}[op]
         return f"(({x} := g({k}, M)) is not M and {x} {symbol} {self._value(nnf.value)})"
 
-    def function(self, rules: tuple[Any, ...]) -> Callable[[Fact], frozenset[str]]:
-        lines = ["def fired(F):", "    g = F.get", "    out = []"]
+    def function(self, rules: tuple[Any, ...]) -> Callable[[FlatFact], frozenset[str]]:
+        body = ["    def fired(F):", "        g = F.get", "        out = []"]
         for i, rule in enumerate(rules):
-            lines.append(f"    if {self.expr(rule.nnf)}:")
-            lines.append(f"        out.append(R[{i}])")
-        lines.append("    return frozenset(out)")
-        namespace = {"K": tuple(self.keys), "V": tuple(self.values),
-                     "R": tuple(r.id for r in rules), "M": _MISSING}
+            body.append(f"        if {self.expr(rule.nnf)}:")
+            body.append(f"            out.append(r{i})")
+        body.append("        return frozenset(out)")
+        # the constants are bound once as the closure's own variables (k0 = K[0], ...):
+        # read from a cell, not looked up in a tuple at every comparison
+        lines = ["def make(K, V, R, M):"]
+        lines += [f"    k{i} = K[{i}]" for i in range(len(self.keys))]
+        lines += [f"    v{i} = V[{i}]" for i in range(len(self.values))]
+        lines += [f"    r{i} = R[{i}]" for i in range(len(rules))]
+        lines += body + ["    return fired"]
+        namespace: dict[str, Any] = {}
         exec(compile("\n".join(lines), "<latticework reference evaluator>", "exec"), namespace)
-        return namespace["fired"]
+        return namespace["make"](tuple(self.keys), tuple(self.values),
+                                 tuple(r.id for r in rules), _MISSING)
 
 
 class ReferenceEvaluator:
@@ -377,7 +385,7 @@ class ReferenceEvaluator:
     def __init__(self, ruleset: RuleSet) -> None:
         self._fired = _Codegen().function(ruleset.rules)
 
-    def fired(self, fact: Fact) -> frozenset[str]:
+    def fired(self, fact: FlatFact) -> frozenset[str]:
         return self._fired(fact)
 
     def close(self) -> None:

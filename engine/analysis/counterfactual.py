@@ -8,7 +8,7 @@ flips, so each numeric field is tried at the thresholds its rules use (and
 one hundredth either side): the search is exact over those
 candidates, by increasing number of changes, stopping at the first size that
 reaches the target: every set reported is of the smallest size there is. The fast path
-runs the reference closures; every reported set is then verified by
+runs the reference evaluator; every reported set is then verified by
 rescoring the changed profile through the engine. Making a fact unknown is
 not an action, so it is never proposed.
 """
@@ -38,7 +38,7 @@ _TARGET = re.compile(r"^\s*([a-z_-]+)\s*(<=|>=|<|>)\s*([a-z0-9-]+)\s*$")
 
 
 @dataclass(frozen=True)
-class Target:
+class Goal:
     score: str
     op: str
     bound: int
@@ -48,7 +48,7 @@ class Target:
         return OPS[self.op](value, self.bound)
 
 
-def parse_target(text: str, ruleset: RuleSet) -> Target:
+def parse_target(text: str, ruleset: RuleSet) -> Goal:
     m = _TARGET.match(text)
     if not m:
         raise InputError(f"target '{text}': expected SCORE OP BAND or SCORE OP NUMBER, "
@@ -59,14 +59,14 @@ def parse_target(text: str, ruleset: RuleSet) -> Target:
         raise InputError(f"target '{text}': unknown score '{name}'; expected one of "
                          + ", ".join(ruleset.targets), ErrorCode.BAD_TARGET)
     if bound.isdigit():
-        return Target(name, op, int(bound), text)
+        return Goal(name, op, int(bound), text)
     if bound not in target.bands:
         raise InputError(f"target '{text}': {name} has no band '{bound}'; its bands are "
                          + ", ".join(target.bands), ErrorCode.BAD_TARGET)
     low, high = target.band_range(bound)
     # a band names a range: "< guarded" is below its floor, "> guarded" above its ceiling
     edge = {"<": low, ">=": low, ">": high, "<=": high}[op]
-    return Target(name, op, edge, text)
+    return Goal(name, op, edge, text)
 
 
 class Change(BaseModel):
@@ -144,7 +144,7 @@ class _FastScorer:
         return self.base + sum(self.points[r] for r in fired)
 
 
-def _distance(target: Target, raw: int) -> int:
+def _distance(target: Goal, raw: int) -> int:
     """How many points the raw score must move for the target to be met."""
     if target.op == "<":
         return max(0, raw - target.bound + 1)
