@@ -3,51 +3,25 @@ and renders what it returns.
 
 Commands live one module per group (``scoring``, ``compare``, ``analysis``,
 ``profiles``, ``rules``) and are imported only when run: ``latticework --help``
-lists them from the table below without importing pydantic, the YAML parser or
+lists them from ``commands.json`` without importing pydantic, the YAML parser or
 durable_rules. ``tests/test_cli.py`` holds each summary to its command's own help.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import click
 
 # name -> (module, attribute, the summary --help lists)
+# name -> (module, attribute, the summary --help lists), from commands.json: the table is
+# data, read without importing any command
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "batch": ("scoring", "batch", "Score the profiles and rank them; broken profiles are "
-              "reported, the rest scored."),
-    "bench": ("analysis", "bench", "Measure throughput, memory and sensitivity speed on the "
-              "bundled rules (figures only)."),
-    "calibrate": ("analysis", "calibrate", "Check the source documents' judgments against the "
-                  "scores; exit 1 if any fails."),
-    "compare": ("compare", "compare", "How the scores differ between two profiles, and which "
-                "rules explain each move."),
-    "counterfactual": ("compare", "counterfactual", "The smallest sets of changes to "
-                       "actionable facts that reach a target score or band."),
-    "explain": ("scoring", "explain", "Show the evaluation trace of one profile, rule by rule."),
-    "export": ("export", "export", "Export the rules, every profile snapshot and their "
-               "scores to a SQLite database."),
-    "history": ("compare", "history", "A country's snapshots over time: each move and the "
-                "rules behind it."),
-    "import": ("profiles", "import_cmd", "Update profile facts from a data table through the "
-               "mapping rules/imports/MAPPING.yaml (e.g. 'import troops FILE'), and print what "
-               "changed."),
-    "profiles": ("profiles", "profiles", "Inspect the profiles."),
-    "report": ("analysis", "report", "Write a self-contained HTML report: ranking, charts, "
-               "explanations, sensitivity, history."),
-    "rules": ("rules", "rules", "Inspect the rules."),
-    "schema": ("profiles", "schema", "Print the JSON Schema of an input file, for editors and "
-               "other tools."),
-    "score": ("scoring", "score", "Score one profile, given by key (india@2022) or file, with "
-              "its explanation."),
-    "sensitivity": ("analysis", "sensitivity", "Perturb rule points and provisional facts at "
-                    "random: score intervals, band odds, rank stability, and the assumptions "
-                    "that move ranks most."),
-    "validate": ("scoring", "validate", "Check every rule file and profile, and report all "
-                 "problems at once."),
-    "whatif": ("compare", "whatif", "Score a profile before and after changing some facts, and "
-               "name the rules that moved."),
+    name: (*entry["run"].split(":"), entry["summary"])
+    for name, entry in json.loads(
+        (Path(__file__).with_name("commands.json")).read_text(encoding="utf-8")).items()
 }
 
 

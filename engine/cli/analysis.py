@@ -9,22 +9,20 @@ from typing import Any
 
 import click
 
-from .common import (
-    EDITION,
-    SEED,
-    Share,
-    all_profiles,
-    as_json,
-    emit,
-    format_option,
-    handles_errors,
-    open_engine,
-    output_option,
-    output_target,
-    profiles_option,
-    progress_bar,
-    rules_option,
-)
+from .common import EDITION
+from .common import SEED
+from .common import Share
+from .common import all_profiles
+from .common import as_json
+from .common import emit
+from .common import format_option
+from .common import handles_errors
+from .common import open_engine
+from .common import output_option
+from .common import output_target
+from .common import profiles_option
+from .common import progress_bar
+from .common import rules_option
 
 
 @click.command()
@@ -47,7 +45,8 @@ def sensitivity(draws: int, spread: float, fact_rate: float, seed: int, edition:
                 output: str | None) -> None:
     """Perturb rule points and provisional facts at random: score intervals, band odds,
     rank stability, and the assumptions that move ranks most."""
-    from ..analysis.sensitivity import analyse, result_text
+    from ..analysis.sensitivity import analyse
+    from ..analysis.sensitivity import result_text
 
     target = output_target(output, rules_dir, profiles_dir)
     with open_engine(rules_dir) as engine:
@@ -100,7 +99,8 @@ def calibrate(calibration_file: Path | None, fmt: str, rules_dir: Path | None,
               profiles_dir: Path | None) -> None:
     """Check the source documents' judgments against the scores; exit 1 if any fails."""
     from ..analysis.calibration import calibrate as run_calibration
-    from ..analysis.calibration import calibration_json, calibration_text
+    from ..analysis.calibration import calibration_json
+    from ..analysis.calibration import calibration_text
 
     with open_engine(rules_dir) as engine:
         outcomes = run_calibration(engine, calibration_file, profiles_dir)
@@ -117,7 +117,9 @@ def calibrate(calibration_file: Path | None, fmt: str, rules_dir: Path | None,
 @format_option()
 def bench(n: int, rss_profiles: int | None, fmt: str) -> None:
     """Measure throughput, memory and sensitivity speed on the bundled rules (figures only)."""
-    from ..bench.run import PHASES, run, text
+    from ..bench.run import PHASES
+    from ..bench.run import run
+    from ..bench.run import text
 
     with progress_bar(PHASES, "measurements") as bar:
         figures = run(n, rss_profiles, progress=bar.update)

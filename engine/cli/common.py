@@ -14,7 +14,10 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, overload
+from typing import IO
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import overload
 
 import click
 
@@ -101,6 +104,17 @@ def output_option(fn: Callable) -> Callable:
     )(fn)
 
 
+def one_profile_options(fn: Callable) -> Callable:
+    """What every command on one profile takes: --format (text, json, markdown), the rules,
+    the profiles, the evaluator and -o; our errors become messages."""
+    for decorate in reversed((
+        click.option("--format", "fmt", type=click.Choice(FORMATS_ONE), default="text",
+                     show_default=True),
+        rules_option, profiles_option, evaluator_option, output_option, handles_errors)):
+        fn = decorate(fn)
+    return fn
+
+
 def format_option(choices: tuple[str, ...] = ("text", "json")) -> Callable:
     return click.option("--format", "fmt", type=click.Choice(choices), default=choices[0],
                         show_default=True)
@@ -109,12 +123,18 @@ def format_option(choices: tuple[str, ...] = ("text", "json")) -> Callable:
 @overload
 def output_target(output: str, rules_dir: Path | None, profiles_dir: Path | None,
                   *inputs: str | Path) -> Target: ...
+
+
 @overload
 def output_target(output: None, rules_dir: Path | None, profiles_dir: Path | None,
                   *inputs: str | Path) -> None: ...
+
+
 @overload
 def output_target(output: str | None, rules_dir: Path | None, profiles_dir: Path | None,
                   *inputs: str | Path) -> Target | None: ...
+
+
 def output_target(output: str | None, rules_dir: Path | None, profiles_dir: Path | None,
                   *inputs: str | Path) -> Target | None:
     """The checked target of -o/--output, before any work: a bad target fails at once, not
@@ -122,7 +142,8 @@ def output_target(output: str | None, rules_dir: Path | None, profiles_dir: Path
     if output is None:
         return None
     from ..api import bundled_dir
-    from ..output import check, inputs_of
+    from ..output import check
+    from ..output import inputs_of
 
     return check(output, inputs_of(rules_dir or bundled_dir("rules"),
                                    profiles_dir or bundled_dir("profiles"), *inputs))
@@ -131,37 +152,31 @@ def output_target(output: str | None, rules_dir: Path | None, profiles_dir: Path
 def emit(text: str, output: Target | None = None) -> None:
     """Print, or write a checked target (see ``output_target``) whole: a failure never
     leaves a partial file, and an operating-system error is one line, exit 2."""
-    from ..output import OutputError, os_error, write
-
-    if output is None or output.is_stdout:
-        try:
-            click.echo(text, nl=False)
-            sys.stdout.flush()
-        except BrokenPipeError:
-            # the reader stopped reading (| head): nothing to tell it; keep the interpreter
-            # from failing again when it flushes standard output on the way out
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            sys.exit(2)
-        except OSError as exc:
-            raise CommandError(os_error(exc, "standard output")) from None
-        return
-    try:
-        write(output, text)
-    except OutputError as exc:
-        raise CommandError(exc) from None
+    # click.echo, not the byte stream: it strips colour codes when standard output is not
+    # a terminal, whatever produced the text
+    _deliver(lambda: click.echo(text, nl=False),
+             lambda out: out.write(text.encode("utf-8")), output)
 
 
 def emit_stream(produce: Callable[[IO[bytes]], object], output: Target | None = None) -> None:
     """Like ``emit``, for output written piece by piece to a binary stream (a large batch):
     standard output as it comes, a file whole or not at all."""
-    from ..output import OutputError, os_error, write_stream
+    _deliver(lambda: produce(sys.stdout.buffer), produce, output)
+
+
+def _deliver(to_stdout: Callable[[], object], produce: Callable[[IO[bytes]], object],
+             output: Target | None) -> None:
+    from ..output import OutputError
+    from ..output import os_error
+    from ..output import write_stream
 
     if output is None or output.is_stdout:
         try:
-            produce(sys.stdout.buffer)
-            sys.stdout.buffer.flush()
+            to_stdout()
+            sys.stdout.flush()
         except BrokenPipeError:
+            # the reader stopped reading (| head): nothing to tell it; keep the interpreter
+            # from failing again when it flushes standard output on the way out
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             sys.exit(2)
@@ -176,7 +191,8 @@ def emit_stream(produce: Callable[[IO[bytes]], object], output: Target | None = 
 
 def emit_bytes(data: bytes, output: Target) -> None:
     """Write binary output (a workbook) to a checked file target, whole or not at all."""
-    from ..output import OutputError, write_bytes
+    from ..output import OutputError
+    from ..output import write_bytes
 
     try:
         write_bytes(output, data)

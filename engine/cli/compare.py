@@ -8,19 +8,17 @@ import click
 
 # the analysis modules are imported in the commands, not here: completing an argument
 # (a profile key, a --set field) resolves the command without running it
-from .common import (
-    as_json,
-    complete_assignment,
-    complete_country,
-    complete_profile,
-    emit,
-    format_option,
-    handles_errors,
-    open_engine,
-    profiles_option,
-    progress_bar,
-    rules_option,
-)
+from .common import as_json
+from .common import complete_assignment
+from .common import complete_country
+from .common import complete_profile
+from .common import emit
+from .common import format_option
+from .common import handles_errors
+from .common import open_engine
+from .common import profiles_option
+from .common import progress_bar
+from .common import rules_option
 
 
 @click.command()
@@ -57,7 +55,8 @@ def whatif(key_or_file: str, assignments: tuple[str, ...], fmt: str, rules_dir: 
 def compare(key_a: str, key_b: str, fmt: str, rules_dir: Path | None,
             profiles_dir: Path | None) -> None:
     """How the scores differ between two profiles, and which rules explain each move."""
-    from ..analysis.compare import compare_profiles, comparison_text
+    from ..analysis.compare import compare_profiles
+    from ..analysis.compare import comparison_text
 
     with open_engine(rules_dir) as engine:
         a = engine.find_profile(key_a, profiles_dir).profile
@@ -74,7 +73,8 @@ def compare(key_a: str, key_b: str, fmt: str, rules_dir: Path | None,
 @handles_errors
 def history(country: str, fmt: str, rules_dir: Path | None, profiles_dir: Path | None) -> None:
     """A country's snapshots over time: each move and the rules behind it."""
-    from ..analysis.compare import country_history, history_text
+    from ..analysis.compare import country_history
+    from ..analysis.compare import history_text
 
     with open_engine(rules_dir) as engine:
         snapshots, moves = country_history(engine, country, profiles_dir)
@@ -96,7 +96,8 @@ def history(country: str, fmt: str, rules_dir: Path | None, profiles_dir: Path |
 def counterfactual(key_or_file: str, target: str, max_changes: int, limit: int, fmt: str,
                    rules_dir: Path | None, profiles_dir: Path | None) -> None:
     """The smallest sets of changes to actionable facts that reach a target score or band."""
-    from ..analysis.counterfactual import result_text, search
+    from ..analysis.counterfactual import result_text
+    from ..analysis.counterfactual import search
 
     with open_engine(rules_dir) as engine:
         lp = engine.find_profile(key_or_file, profiles_dir)

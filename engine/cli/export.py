@@ -8,15 +8,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .common import (
-    CommandError,
-    evaluator_option,
-    handles_errors,
-    open_engine,
-    output_target,
-    profiles_option,
-    rules_option,
-)
+from .common import CommandError
+from .common import evaluator_option
+from .common import handles_errors
+from .common import open_engine
+from .common import output_target
+from .common import profiles_option
+from .common import rules_option
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..output import Target
@@ -25,7 +23,8 @@ if TYPE_CHECKING:  # pragma: no cover
 def write_binary(data: bytes, target: Target) -> None:
     """Write a binary output (a database, a workbook) to its checked file, whole or not
     at all; standard output is refused, since the bytes mean nothing to a terminal."""
-    from ..output import OutputError, write_bytes
+    from ..output import OutputError
+    from ..output import write_bytes
 
     try:
         write_bytes(target, data)
@@ -55,7 +54,8 @@ def export(sqlite_file: str, rules_dir: Path | None, profiles_dir: Path | None,
                                "standard output")
     target = output_target(sqlite_file, rules_dir, profiles_dir)
     from ..database import sqlite_database
-    from ..render import errors_text, safe_text
+    from ..render import errors_text
+    from ..render import safe_text
 
     with open_engine(rules_dir, evaluator) as engine:
         exported = sqlite_database(engine, profiles_dir)

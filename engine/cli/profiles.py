@@ -8,28 +8,28 @@ from pathlib import Path
 
 import click
 
-from ..analysis.completeness import completeness, completeness_text
+from ..analysis.completeness import completeness
+from ..analysis.completeness import completeness_text
 from ..api import bundled_dir
-from ..authoring.importer import import_text, run_import
+from ..authoring.importer import import_text
+from ..authoring.importer import run_import
 from ..authoring.scaffold import write_new_profile
 from ..profile import Profile
-from ..tables import profiles_table
 from ..rule_loader import load_ruleset
-from .common import (
-    EDITION,
-    Share,
-    all_profiles,
-    as_json,
-    complete_profile,
-    emit,
-    exit_on_load_errors,
-    format_option,
-    handles_errors,
-    open_engine,
-    profiles_option,
-    rules_option,
-    terminal_width,
-)
+from ..tables import profiles_table
+from .common import EDITION
+from .common import Share
+from .common import all_profiles
+from .common import as_json
+from .common import complete_profile
+from .common import emit
+from .common import exit_on_load_errors
+from .common import format_option
+from .common import handles_errors
+from .common import open_engine
+from .common import profiles_option
+from .common import rules_option
+from .common import terminal_width
 
 
 @click.group()

@@ -7,19 +7,20 @@ from pathlib import Path
 
 import click
 
-from ..analysis.checker import check_rules, check_text, coverage_text, profile_coverage
+from ..analysis.checker import check_rules
+from ..analysis.checker import check_text
+from ..analysis.checker import coverage_text
+from ..analysis.checker import profile_coverage
 from ..api import bundled_dir
-from ..tables import rules_table
 from ..rule_loader import load_ruleset
-from .common import (
-    emit,
-    exit_on_load_errors,
-    handles_errors,
-    open_engine,
-    profiles_option,
-    rules_option,
-    terminal_width,
-)
+from ..tables import rules_table
+from .common import emit
+from .common import exit_on_load_errors
+from .common import handles_errors
+from .common import open_engine
+from .common import profiles_option
+from .common import rules_option
+from .common import terminal_width
 
 
 @click.group()

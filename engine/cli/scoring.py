@@ -9,36 +9,29 @@ import click
 
 # the engine is imported in the commands, not here: completing an argument (a profile key)
 # resolves the command without running it, and must not pay for the engine
-from .common import (
-    EDITION,
-    FORMATS_MANY,
-    FORMATS_ONE,
-    SORTS,
-    complete_profile,
-    emit,
-    emit_bytes,
-    emit_stream,
-    evaluator_option,
-    handles_errors,
-    open_engine,
-    output_option,
-    output_target,
-    profiles_option,
-    progress_bar,
-    rules_option,
-    terminal_width,
-    use_color,
-)
+from .common import EDITION
+from .common import FORMATS_MANY
+from .common import SORTS
+from .common import complete_profile
+from .common import emit
+from .common import emit_bytes
+from .common import emit_stream
+from .common import evaluator_option
+from .common import handles_errors
+from .common import one_profile_options
+from .common import open_engine
+from .common import output_option
+from .common import output_target
+from .common import profiles_option
+from .common import progress_bar
+from .common import rules_option
+from .common import terminal_width
+from .common import use_color
 
 
 @click.command()
 @click.argument("key_or_file", shell_complete=complete_profile)
-@click.option("--format", "fmt", type=click.Choice(FORMATS_ONE), default="text", show_default=True)
-@rules_option
-@profiles_option
-@evaluator_option
-@output_option
-@handles_errors
+@one_profile_options
 def score(key_or_file: str, fmt: str, rules_dir: Path | None, profiles_dir: Path | None,
           evaluator: str, output: str | None) -> None:
     """Score one profile, given by key (india@2022) or file, with its explanation."""
@@ -60,12 +53,7 @@ def score(key_or_file: str, fmt: str, rules_dir: Path | None, profiles_dir: Path
 @click.option("--dimension", "dimension", metavar="NAME", default=None,
               help="Only the rules that give points to this score or dimension "
               "(deterrence, alignment_risk, dependence, ...).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS_ONE), default="text", show_default=True)
-@rules_option
-@profiles_option
-@evaluator_option
-@output_option
-@handles_errors
+@one_profile_options
 def explain(key_or_file: str, show_all: bool, fails: bool, dimension: str | None, fmt: str,
             rules_dir: Path | None, profiles_dir: Path | None, evaluator: str,
             output: str | None) -> None:
@@ -119,8 +107,10 @@ def batch(fmt: str, sort: str, jobs: int, edition: int | None, every_snapshot: b
     --as-of YEAR ranks one edition, --all every snapshot. The table fits the terminal:
     the dimension columns, then the name, give way (a note names them); --wide shows
     them all, --columns chooses."""
-    from .. import render, tables
-    from ..api import available_processors, select_snapshots
+    from .. import render
+    from .. import tables
+    from ..api import available_processors
+    from ..api import select_snapshots
 
     if edition is not None and every_snapshot:
         raise click.UsageError("--as-of and --all exclude each other: choose one edition or all")
