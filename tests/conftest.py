@@ -5,9 +5,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck
+from hypothesis import settings
 
-from engine import Engine, bundled_dir
+from engine import Engine
+from engine import bundled_dir
 
 # Default runs stay quick; LATTICEWORK_EXAMPLES raises the example count (e.g. nightly).
 settings.register_profile(

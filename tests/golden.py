@@ -43,7 +43,8 @@ def batch_outputs() -> dict[str, str]:
 
 def explanation_outputs() -> dict[str, str]:
     """Every profile's explanations, rendered by the functions the commands call."""
-    from engine import Engine, bundled_dir
+    from engine import Engine
+    from engine import bundled_dir
     from engine import render as explain
 
     out: dict[str, str] = {}

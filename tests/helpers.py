@@ -7,11 +7,14 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from . import yaml_writer
-
+from click.testing import CliRunner
+from click.testing import Result
 from ruamel.yaml import YAML
 
-from engine import Profile, bundled_dir
+from engine import Profile
+from engine import bundled_dir
+
+from . import yaml_writer
 
 DEFAULT_SOURCE = {"id": "partnerships-2022", "section": "introduction"}
 
@@ -79,3 +82,16 @@ def break_first_rule_in_durable(monkeypatch, ruleset):
 
     monkeypatch.setattr(evaluator_module, "compile_ruleset", broken)
     return victim
+
+
+def run_cli(*args: object, env: dict[str, str] | None = None, color: bool = False) -> Result:
+    """The latticework command, run in-process: the one runner every CLI test uses.
+
+    A traceback in the output is a bug wherever it appears (only --debug shows ours)."""
+    from engine.cli import main
+
+    words = [str(a) for a in args]
+    result = CliRunner().invoke(main, words, env=env, color=color)
+    if "--debug" not in words:
+        assert "Traceback" not in result.output, result.output
+    return result

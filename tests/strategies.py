@@ -12,8 +12,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from engine.fields import FieldSpec
+from engine.fields import field_specs
 from engine.profile import Profile
-from engine.fields import FieldSpec, field_specs
 
 
 def value_strategy(spec: FieldSpec) -> st.SearchStrategy[Any]:

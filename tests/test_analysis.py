@@ -5,15 +5,20 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from engine import LoadErrors, bundled_dir
-from engine.analysis.compare import compare_profiles, history, whatif
-from engine.analysis.changes import apply_changes, parse_assignment
-from engine.cli import main
-from engine.conditions import fields_of
-from engine.analysis.counterfactual import parse_target, search
+from engine import LoadErrors
+from engine import bundled_dir
+from engine.analysis.changes import apply_changes
+from engine.analysis.changes import parse_assignment
+from engine.analysis.compare import compare_profiles
+from engine.analysis.compare import history
+from engine.analysis.compare import whatif
+from engine.analysis.counterfactual import parse_target
+from engine.analysis.counterfactual import search
 from engine.analysis.sensitivity import analyse
+from engine.conditions import fields_of
+
+from .helpers import run_cli
 
 
 def profile(engine, key):
@@ -31,8 +36,8 @@ def test_caatsa_waiver_lowers_sanction_exposure_and_names_the_rule_that_stopped(
 
 
 def test_whatif_cli(engine):
-    result = CliRunner().invoke(main, ["whatif", "india@2022", "--set",
-                                       "sanctions.caatsa_status=waived"])
+    result = run_cli("whatif", "india@2022", "--set",
+                                       "sanctions.caatsa_status=waived")
     assert result.exit_code == 0, result.output
     assert "rules that stopped firing:" in result.output
     assert "sanctions.caatsa_status: threatened -> waived" in result.output
@@ -42,12 +47,12 @@ def test_whatif_values_are_validated_like_profile_fields(engine):
     p = profile(engine, "india@2022")
     with pytest.raises(LoadErrors, match="dependence.arms_russia_share"):
         apply_changes(p, {"dependence.arms_russia_share": 140})
-    result = CliRunner().invoke(main, ["whatif", "india@2022", "--set",
-                                       "sanctions.caatsa_status=forgiven"])
+    result = run_cli("whatif", "india@2022", "--set",
+                                       "sanctions.caatsa_status=forgiven")
     assert result.exit_code == 2
     assert "field 'sanctions.caatsa_status'" in result.output
-    assert "did you mean" in CliRunner().invoke(
-        main, ["whatif", "india@2022", "--set", "sanctions.caatsa_statu=waived"]).output
+    assert "did you mean" in run_cli(
+        "whatif", "india@2022", "--set", "sanctions.caatsa_statu=waived").output
 
 
 def test_parse_assignment_reads_values_as_yaml():
@@ -80,9 +85,9 @@ def test_sweden_history_shows_assurance_then_membership(engine):
 
 
 def test_history_cli_and_unknown_country(engine):
-    ok = CliRunner().invoke(main, ["history", "sweden"])
+    ok = run_cli("history", "sweden")
     assert ok.exit_code == 0 and "sweden@2021 -> sweden@2022 -> sweden@2024" in ok.output
-    bad = CliRunner().invoke(main, ["history", "swedn"])
+    bad = run_cli("history", "swedn")
     assert bad.exit_code == 2 and "did you mean sweden?" in bad.output
 
 
@@ -100,7 +105,7 @@ def test_targets_read_bands_at_their_edges(engine, text, bound):
 
 
 def test_bad_target_is_an_input_error():
-    result = CliRunner().invoke(main, ["counterfactual", "india@2022", "--target", "risk<low"])
+    result = run_cli("counterfactual", "india@2022", "--target", "risk<low")
     assert result.exit_code == 2 and "unknown score 'risk'" in result.output
 
 
@@ -140,7 +145,7 @@ def test_sensitivity_is_reproducible_with_a_seed(engine):
     assert a.model_dump_json() == b.model_dump_json()
     assert a.model_dump_json() != c.model_dump_json()
     for p in a.partners:
-        for name, i in p.scores.items():
+        for i in p.scores.values():
             assert 0 <= i.low <= i.median <= i.high <= 100
             assert abs(sum(i.bands.values()) - 1) < 1e-3
 
@@ -158,8 +163,8 @@ def test_zero_spread_reproduces_the_scores(engine):
 def test_sensitivity_cli_is_silent_on_a_pipe_and_reproducible():
     # two chunks of draws, so that progress would be reported if it were not a pipe
     args = ["sensitivity", "--draws", "2000", "--seed", "3", "--as-of", "2022", "--format", "json"]
-    a = CliRunner().invoke(main, args)
-    b = CliRunner().invoke(main, args)
+    a = run_cli(*args)
+    b = run_cli(*args)
     assert a.exit_code == 0, a.output
     assert a.stdout_bytes == b.stdout_bytes
     assert a.stderr == ""

@@ -7,11 +7,11 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from engine.cli import main
 from engine.errors import display_path
 from engine.loader import load_profile
+
+from .helpers import run_cli as run
 
 SOURCE = """\
 country: testland
@@ -40,8 +40,6 @@ unknown:
 """
 
 
-def run(*args: str):
-    return CliRunner().invoke(main, list(args))
 
 
 def files(directory: Path) -> dict[str, bytes]:

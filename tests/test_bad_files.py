@@ -19,20 +19,26 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from engine import DurableEngineError, Engine, bundled_dir
-from engine.cli import main
+from engine import DurableEngineError
+from engine import Engine
+from engine import bundled_dir
+from engine import yamlsource
+from engine.analysis.sensitivity import analyse
+from engine.analysis.sensitivity import ranks_per_draw
+from engine.bench.synthetic import random_profiles
 from engine.errors import LoadError
 from engine.loader import profile_files
-from engine.analysis.sensitivity import analyse, ranks_per_draw
-from engine.bench.synthetic import random_profiles
-from engine import yamlsource
-from engine.yamlsource import MAX_BYTES, MAX_DEPTH, _depth_bound, load_document, read_text
+from engine.yamlsource import MAX_BYTES
+from engine.yamlsource import MAX_DEPTH
+from engine.yamlsource import _depth_bound
+from engine.yamlsource import load_document
+from engine.yamlsource import read_text
 
+from .helpers import run_cli
 from .helpers import write_rules
 
 GOOD = ("japan@2022", "india@2022")
@@ -49,8 +55,8 @@ def profiles(tmp_path: Path) -> Path:
 
 
 def batch(profiles: Path, *extra: str) -> tuple[int, dict]:
-    result = CliRunner().invoke(main, ["batch", "--all", "--profiles", str(profiles),
-                                       "--format", "json", *extra])
+    result = run_cli("batch", "--all", "--profiles", str(profiles),
+                                       "--format", "json", *extra)
     assert "Traceback" not in result.output
     assert isinstance(result.exception, (SystemExit, type(None))), result.exception
     return result.exit_code, json.loads(result.stdout)
@@ -110,7 +116,7 @@ def test_every_bad_file_gets_its_own_record_and_the_rest_are_scored(profiles: Pa
 def test_the_table_names_each_bad_file_on_standard_error(profiles: Path):
     (profiles / "bool@2022.yaml").write_text(profile_text("bool", "summary: !!bool abc\n"))
     (profiles / "loop@2022.yaml").symlink_to("loop@2022.yaml")
-    result = CliRunner().invoke(main, ["batch", "--profiles", str(profiles)])
+    result = run_cli("batch", "--profiles", str(profiles))
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "2 profiles could not be scored:" in result.stderr
     assert "bool@2022.yaml: line 6: field 'summary'" in result.stderr
@@ -120,7 +126,7 @@ def test_the_table_names_each_bad_file_on_standard_error(profiles: Path):
 def test_a_symlink_loop_given_alone_is_a_message(tmp_path: Path):
     loop = tmp_path / "loop@2022.yaml"
     loop.symlink_to(loop.name)
-    result = CliRunner().invoke(main, ["score", str(loop)])
+    result = run_cli("score", str(loop))
     assert result.exit_code == 2, result.output
     assert "symbolic links that lead back" in result.output and "[unreadable]" in result.output
 
@@ -170,7 +176,7 @@ def test_an_unreadable_profiles_directory_is_a_message(profiles: Path, monkeypat
         return real_listdir(path)
 
     monkeypatch.setattr(os, "listdir", guarded)
-    result = CliRunner().invoke(main, ["batch", "--profiles", str(profiles)])
+    result = run_cli("batch", "--profiles", str(profiles))
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     assert f"{profiles}: the directory of profile files cannot be read (Permission denied) " \
@@ -186,16 +192,16 @@ def test_a_profiles_path_that_is_a_file_is_a_message(profiles: Path):
 
 def test_a_key_with_only_a_yml_file_is_reported_and_yaml_wins_over_other_suffixes(profiles):
     (profiles / "short@2022.yml").write_text(profile_text("short"))
-    result = CliRunner().invoke(main, ["score", "short@2022", "--profiles", str(profiles)])
+    result = run_cli("score", "short@2022", "--profiles", str(profiles))
     assert result.exit_code == 2 and "[file-name]" in result.output
     (profiles / "india@2022.YAML").write_text("not: the profile\n")
-    result = CliRunner().invoke(main, ["score", "india@2022", "--profiles", str(profiles)])
+    result = run_cli("score", "india@2022", "--profiles", str(profiles))
     assert result.exit_code == 0, result.output
 
 
 @pytest.mark.parametrize("device", ["/dev/zero", "/dev/null", "/dev/urandom"])
 def test_a_device_is_refused_before_it_is_read(device):
-    result = CliRunner().invoke(main, ["score", device])
+    result = run_cli("score", device)
     assert result.exit_code == 2
     assert result.output == (f"Error: {device}: expected a regular YAML file, found a character "
                              "device; a pipe or a device is never read as a latticework file "
@@ -293,7 +299,7 @@ def test_a_profile_durable_rules_fails_on_is_one_record(profiles: Path, engine, 
     result = engine.batch(profiles, every_snapshot=True)
     assert [r.profile for r in result.results] == ["japan@2022"]
     (error,) = result.errors
-    assert error.source.endswith("india@2022.yaml") and error.code == "DurableEngineError"
+    assert error.source.endswith("india@2022.yaml") and error.code == "durable-refused"
     assert "(303)" in error.message
 
 
@@ -306,8 +312,8 @@ def test_a_text_longer_than_durable_rules_keeps_is_scored_or_reported_alone(tmp_
     (d / "short@2022.yaml").write_text(profile_text("short", "  instrument: abd\n"))
     long = "abc" + "x" * 65_536
     (d / "long@2022.yaml").write_text(profile_text("long", f"  instrument: {long}\n"))
-    result = CliRunner().invoke(main, ["batch", "--all", "--rules", str(rules), "--profiles",
-                                       str(d), "--format", "json"])
+    result = run_cli("batch", "--all", "--rules", str(rules), "--profiles",
+                                       str(d), "--format", "json")
     assert "Traceback" not in result.output
     data = json.loads(result.stdout)
     scored = {r["profile"]: r for r in data["results"]}

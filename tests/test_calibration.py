@@ -6,17 +6,12 @@ import json
 import shutil
 from pathlib import Path
 
-from click.testing import CliRunner
 from ruamel.yaml import YAML
 
 from engine import bundled_dir
-from engine.cli import main
 
 from . import yaml_writer
-
-
-def run(*args: str):
-    return CliRunner().invoke(main, list(args))
+from .helpers import run_cli as run
 
 
 def test_every_judgment_of_the_documents_holds():

@@ -20,13 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import model_validator
 from ruamel.yaml import YAML
 
 from engine import bundled_dir
-from engine.cli import main
 from engine.errors import ErrorCode
+
+from .helpers import run_cli
 
 ROOT = Path(__file__).parent / "cases"
 KINDS = ("profiles", "rules", "explanations")
@@ -90,7 +92,7 @@ def test_case(case_path: Path, tmp_path: Path):
         target.write_text(case.input, encoding="utf-8")
     slots["input"] = str(target)
     command = [arg.format(**slots) for arg in (case.command or DEFAULT_COMMAND[kind])]
-    result = CliRunner().invoke(main, command, env={"COLUMNS": "120", "NO_COLOR": "1"})
+    result = run_cli(*command, env={"COLUMNS": "120", "NO_COLOR": "1"})
     output = result.output
     assert "Traceback" not in output
     if case.want_error_code is not None:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
 from ruamel.yaml import YAML
 
-from engine import Engine, GroupViolation, load_ruleset
+from engine import Engine
+from engine import GroupViolation
+from engine import load_ruleset
 from engine.analysis.checker import check_rules
-from engine.cli import main
 
 from . import yaml_writer
-from .helpers import minimal_profile, write_rules
+from .helpers import minimal_profile
+from .helpers import run_cli
+from .helpers import write_rules
 
 TIER = "commitment.tier"
 
@@ -153,7 +155,7 @@ def test_cli_reports_each_planted_problem_and_exits_non_zero(tmp_path):
     ], groups={"tier": {"exclusive": True}, "presence": {"exclusive": True}})
     declare_monotone(d, "deterrence", {"field": TIER, "direction": "increasing",
                                        "order": ["bilateral-treaty", "collective-defence"]})
-    result = CliRunner().invoke(main, ["rules", "check", "--rules", str(d)])
+    result = run_cli("rules", "check", "--rules", str(d))
     assert result.exit_code == 1
     out = result.output
     assert "rules 'any-forces' and 'permanent' of exclusive group 'presence'" in out

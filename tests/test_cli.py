@@ -7,14 +7,12 @@ from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner
 
 from engine import bundled_dir
 from engine.cli import main
 
-
-def run(*args: str):
-    return CliRunner().invoke(main, list(args))
+from .helpers import run_cli
+from .helpers import run_cli as run
 
 
 def walk(group: click.Group, prefix: tuple[str, ...] = ()):
@@ -151,7 +149,7 @@ def test_one_broken_profile_does_not_stop_the_batch(profiles_copy: Path):
 
 def test_broken_profile_is_reported_on_stderr_for_tables(profiles_copy: Path):
     (profiles_copy / "broken@2022.yaml").write_text("- a list\n")
-    result = CliRunner().invoke(main, ["batch", "--profiles", str(profiles_copy)])
+    result = run_cli("batch", "--profiles", str(profiles_copy))
     assert result.exit_code == 1
     assert "1 profile could not be scored:" in result.stderr
     assert "broken@2022.yaml" in result.stderr

@@ -9,19 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from engine.cli import main
-from engine.profile import CommitmentTier
 from engine.fields import FieldSpec
+from engine.profile import CommitmentTier
 
 from . import yaml_writer
+from .helpers import run_cli as run
 
 REASON = "SIPRI records no deliveries at all in the window"
 
 
-def run(*args: str):
-    return CliRunner().invoke(main, list(args))
 
 
 def some_value(spec: FieldSpec) -> Any:

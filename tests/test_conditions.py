@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.conditions import All, AnyOf, Cmp, Not, holds, leaf_matcher, matched_leaves, normalize
-from types import SimpleNamespace
-
+from engine.conditions import All
+from engine.conditions import AnyOf
+from engine.conditions import Cmp
+from engine.conditions import Not
+from engine.conditions import holds
+from engine.conditions import leaf_matcher
+from engine.conditions import matched_leaves
+from engine.conditions import normalize
 from engine.evaluator import _Codegen
 
 FIELDS = {

@@ -16,30 +16,38 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from engine import Engine, LoadErrors, load_ruleset
-from engine.analysis.checker import Checker, check_rules, firing_report
-from engine.cli import main
-from engine.compiler import (
-    MAX_GROUPS,
-    MAX_PENDING,
-    MAX_RULES_AT_NODE,
-    MAX_TESTS_UNDER_NODE,
-    SENTINEL,
-    Network,
-    compile_condition,
-    compile_ruleset,
-    guarded,
-    rule_limits,
-    split_rulesets,
-)
-from engine.conditions import All, AnyOf, Cmp, normalize
+from engine import Engine
+from engine import LoadErrors
+from engine import load_ruleset
+from engine.analysis.checker import Checker
+from engine.analysis.checker import check_rules
+from engine.analysis.checker import firing_report
+from engine.compiler import MAX_GROUPS
+from engine.compiler import MAX_PENDING
+from engine.compiler import MAX_RULES_AT_NODE
+from engine.compiler import MAX_TESTS_UNDER_NODE
+from engine.compiler import SENTINEL
+from engine.compiler import Network
+from engine.compiler import compile_condition
+from engine.compiler import compile_ruleset
+from engine.compiler import guarded
+from engine.compiler import rule_limits
+from engine.compiler import split_rulesets
+from engine.conditions import All
+from engine.conditions import AnyOf
+from engine.conditions import Cmp
+from engine.conditions import normalize
 from engine.evaluator import ReferenceEvaluator
-from engine.fields import field_specs, flatten
+from engine.fields import field_specs
+from engine.fields import flatten
 
 from . import yaml_writer
-from .helpers import DEFAULT_SOURCE, break_first_rule_in_durable, minimal_profile, write_rules
+from .helpers import DEFAULT_SOURCE
+from .helpers import break_first_rule_in_durable
+from .helpers import minimal_profile
+from .helpers import run_cli
+from .helpers import write_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARE = "dependence.arms_us_share"
@@ -314,7 +322,7 @@ def test_validate_exits_2_on_rules_durable_cannot_run(tmp_path, name, when):
     d = write_rules(tmp_path, [{"id": name, "when": when, "points": {"deterrence": 1}}])
     profiles = tmp_path / "profiles"
     profiles.mkdir()
-    result = CliRunner().invoke(main, ["validate", "--rules", str(d), "--profiles", str(profiles)])
+    result = run_cli("validate", "--rules", str(d), "--profiles", str(profiles))
     assert result.exit_code == 2, result.output
     assert f"rule '{name}'" in result.output and "test.yaml, line" in result.output
     assert "[durable-" in result.output and "Traceback" not in result.output
@@ -325,7 +333,7 @@ def test_validate_compiles_the_rules_in_durable(engine, monkeypatch, tmp_path):
     victim = break_first_rule_in_durable(monkeypatch, engine.ruleset)
     profiles = tmp_path / "profiles"
     profiles.mkdir()
-    result = CliRunner().invoke(main, ["validate", "--profiles", str(profiles)])
+    result = run_cli("validate", "--profiles", str(profiles))
     assert result.exit_code == 2, result.output
     assert f"rule '{victim.id}'" in result.output and victim.file in result.output
 
@@ -347,7 +355,7 @@ def test_rules_check_reports_the_most_rules_firing_together(engine):
     assert len(ReferenceEvaluator(engine.ruleset).fired(flatten(profile))) == most
     # the bundled rules fit in one ruleset
     assert peak(compile_ruleset(engine.ruleset)) <= MAX_PENDING
-    result = CliRunner().invoke(main, ["rules", "check"])
+    result = run_cli("rules", "check")
     assert result.exit_code == 0, result.output
     assert f"at most {most} of the {len(engine.ruleset.rules)} rules fire together" in result.output
     assert "one durable_rules ruleset" in result.output

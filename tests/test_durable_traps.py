@@ -14,11 +14,13 @@ from pydantic import ValidationError
 
 from engine import Engine
 from engine.compiler import compile_ruleset
-from engine.evaluator import DurableEvaluator, HostDurableEvaluator
+from engine.evaluator import DurableEvaluator
+from engine.evaluator import HostDurableEvaluator
 from engine.fields import field_specs
 
-from .helpers import break_first_rule_in_durable, minimal_profile, write_rules
-
+from .helpers import break_first_rule_in_durable
+from .helpers import minimal_profile
+from .helpers import write_rules
 
 # the production path (durable_rules' C core driven directly) and durable's Python Host
 DURABLE = ["durable", "durable-host"]

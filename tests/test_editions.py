@@ -9,11 +9,11 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from engine.api import select_snapshots
-from engine.cli import main
 from engine.results import Selection
+
+from .helpers import run_cli as run
 
 D = Path("profiles")
 A21, A22 = D / "a@2021.yaml", D / "a@2022.yaml"
@@ -78,8 +78,6 @@ def profiles(tmp_path: Path) -> Path:
     return d
 
 
-def run(*args: str):
-    return CliRunner().invoke(main, list(args))
 
 
 def batch(profiles: Path, *args: str):

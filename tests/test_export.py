@@ -16,13 +16,18 @@ from pathlib import Path
 import openpyxl
 import pandas
 import pytest
-from click.testing import CliRunner
 
-from engine import LatticeworkError, UnknownProfileError, bundled_dir
-from engine.cli import main
-from engine.database import read_database, sqlite_database
+from engine import LatticeworkError
+from engine import UnknownProfileError
+from engine import bundled_dir
+from engine.database import read_database
+from engine.database import sqlite_database
 from engine.errors import MissingDependencyError
-from engine.export import batch_csv, batch_xlsx, ranking_columns
+from engine.export import batch_csv
+from engine.export import batch_xlsx
+from engine.export import ranking_columns
+
+from .helpers import run_cli as run
 
 KEYS = ("germany@2022", "india@2022", "india@2024", "poland@2024")
 HOSTILE_NAME = '=HYPERLINK("http://example.invalid","x")'
@@ -52,8 +57,6 @@ def loaded(engine, profiles, batch):
     return [engine.find_profile(r.profile, profiles) for r in batch.results]
 
 
-def run(*args: object):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 # --- CSV --------------------------------------------------------------------------------------

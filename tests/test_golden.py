@@ -10,7 +10,9 @@ import difflib
 
 import pytest
 
-from tests.golden import DIGESTS, GOLDEN, current
+from tests.golden import DIGESTS
+from tests.golden import GOLDEN
+from tests.golden import current
 
 
 @pytest.fixture(scope="module")

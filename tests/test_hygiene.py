@@ -10,13 +10,15 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from engine import Engine, LatticeworkError
-from engine.cli import main
+from engine import Engine
+from engine import LatticeworkError
 from engine.errors import EngineClosedError
-from engine.render import csv_cell, safe_json, safe_text
+from engine.render import csv_cell
+from engine.render import safe_json
+from engine.render import safe_text
 
+from .helpers import run_cli as run
 from .helpers import write_rules
 
 ESC = "\x1b"
@@ -53,10 +55,6 @@ def profiles(tmp_path_factory) -> Path:
     return d
 
 
-def run(*args: str):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    return result
 
 
 # --- bad values reach click, not numpy ------------------------------------------------------

@@ -7,14 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from engine import bundled_dir
-from engine.cli import main
-from engine.errors import display_path
 from engine.authoring.importer import load_mapping
+from engine.errors import display_path
 from engine.loader import load_profile
 from engine.rule_loader import load_ruleset
+
+from .helpers import run_cli as run
 
 HEADER = "country,iso3,year,troops_active_duty,dod_civilians\n"
 
@@ -56,8 +56,6 @@ commitment:
 """
 
 
-def run(*args: str):
-    return CliRunner().invoke(main, list(args))
 
 
 @pytest.fixture(scope="module")

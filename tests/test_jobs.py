@@ -12,19 +12,21 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
+from engine import DurableEngineError
+from engine import Engine
+from engine import InputError
 from engine import api
-from engine import DurableEngineError, Engine, InputError, bundled_dir
-from engine.cli import main
+from engine import bundled_dir
 from engine.errors import LoadError
-from engine.workers import Pool, WorkerLost
+from engine.workers import Pool
+from engine.workers import WorkerLost
+
+from .helpers import run_cli as run
 
 ROOT = Path(__file__).parent.parent
 
 
-def run(*args: str):
-    return CliRunner().invoke(main, list(args))
 
 
 def test_jobs_above_the_processors_are_capped_with_a_note(monkeypatch):

@@ -13,19 +13,17 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from engine import bundled_dir
 from engine import output as out_module
-from engine.cli import main
 from engine.output import OutputError
+
+from .helpers import run_cli as run
 
 ROOT = Path(__file__).parent.parent
 KEY = "india@2022"
 
 
-def run(*args: str):
-    return CliRunner().invoke(main, list(args))
 
 
 @pytest.fixture

@@ -6,13 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from engine import bundled_dir
-from engine.cli import main
-from engine.errors import LoadErrors, display_path
+from engine.errors import LoadErrors
+from engine.errors import display_path
 from engine.loader import load_profile
 from engine.rule_loader import load_ruleset
+
+from .helpers import run_cli
 
 HEAD = """\
 country: testland
@@ -197,7 +198,7 @@ unknown:
   alignment.hedgin: never coded for this partner
   alignment.hedging: never coded for this partner
 """)
-    result = CliRunner().invoke(main, ["validate", "--profiles", str(d)])
+    result = run_cli("validate", "--profiles", str(d))
     assert result.exit_code == 2
     lines = result.output.splitlines()
     assert lines[0] == "6 problems found:"
@@ -212,7 +213,7 @@ unknown:
         (line_of(path, "alignment.hedging:"), "unknown.alignment.hedging", "known-and-unknown"),
     ]
     assert len(lines) == 1 + len(expected)
-    for line, (n, field, code) in zip(lines[1:], expected):
+    for line, (n, field, code) in zip(lines[1:], expected, strict=True):
         assert line.startswith(f"- {f}, line {n}: field '{field}': "), line
         assert line.endswith(f"[{code}]"), line
     assert "did you mean 'alignment.hedging'?" in lines[5]

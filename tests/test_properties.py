@@ -13,16 +13,24 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck
+from hypothesis import Phase
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from engine import Engine, GroupViolation, LoadError, LoadErrors, Profile, bundled_dir
+from engine import Engine
+from engine import GroupViolation
+from engine import LoadError
+from engine import LoadErrors
+from engine import Profile
+from engine import bundled_dir
 from engine.analysis.changes import apply_changes
 from engine.evaluator import ReferenceEvaluator
+from engine.fields import flatten
 from engine.rule_loader import load_ruleset
 from engine.rules import Monotone
-from engine.fields import flatten
 
 from . import yaml_writer
 from .helpers import write_rules

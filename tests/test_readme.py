@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from engine.cli import main
+from .helpers import run_cli
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -23,7 +21,7 @@ def test_the_ranked_table_excerpt_is_what_batch_prints():
     block = section("### The ranked table")
     excerpt = [line[4:] for line in block.splitlines() if line.startswith("    ")]
     assert len(excerpt) >= 13
-    out = CliRunner().invoke(main, ["batch"], env={"COLUMNS": "80", "NO_COLOR": "1"})
+    out = run_cli("batch", env={"COLUMNS": "80", "NO_COLOR": "1"})
     printed = out.stdout.splitlines()
     for line in excerpt:
         assert line in printed, line
@@ -32,7 +30,7 @@ def test_the_ranked_table_excerpt_is_what_batch_prints():
 def test_the_explanation_excerpt_is_what_score_prints():
     block = section("### One explanation")
     excerpt = [line[4:] for line in block.splitlines() if line.startswith("    ")]
-    printed = CliRunner().invoke(main, ["score", "india@2022"]).stdout.splitlines()
+    printed = run_cli("score", "india@2022").stdout.splitlines()
     shown = [line for line in excerpt if line.strip() and line.strip() != "..."]
     assert len(shown) >= 15
     for line in shown:
@@ -72,7 +70,7 @@ def test_the_json_example_is_what_batch_prints():
 
     block = section("## The JSON contract")
     example = json.loads(block.split("```json\n", 1)[1].split("```", 1)[0])
-    output = json.loads(CliRunner().invoke(main, ["batch", "--format", "json"]).stdout)
+    output = json.loads(run_cli("batch", "--format", "json").stdout)
     india = next(r for r in output["results"] if r["profile"] == "india@2024")
     # the example shows India's result and one error record (the bundled profiles load)
     errors = example.pop("errors")
@@ -80,8 +78,8 @@ def test_the_json_example_is_what_batch_prints():
     problems = conforms({k: v for k, v in example.items() if k != "results"}, output)
     problems += conforms(example["results"][0], india, "results[india]")
     assert not problems, "\n".join(problems)
-    from engine.results import ErrorOut
-
     from dataclasses import fields
+
+    from engine.results import ErrorOut
 
     assert set(errors[0]) == {f.name for f in fields(ErrorOut)}

@@ -13,13 +13,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from markupsafe import escape
 
-from engine import Engine, bundled_dir
-from engine.analysis.charts import BAD, GOOD, polarities
+from engine import Engine
+from engine import bundled_dir
+from engine.analysis.charts import BAD
+from engine.analysis.charts import GOOD
+from engine.analysis.charts import polarities
 from engine.analysis.report import build_report
-from engine.cli import main
+
+from .helpers import run_cli
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = [
@@ -34,7 +37,7 @@ NO_CHROMIUM = ("chromium is not installed and could not be "
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("report") / "report.html"
-    result = CliRunner().invoke(main, ["report", "-o", str(out), "--draws", "200"])
+    result = run_cli("report", "-o", str(out), "--draws", "200")
     assert result.exit_code == 0, result.output
     return out
 
@@ -170,8 +173,8 @@ def test_report_is_byte_identical_across_runs(tmp_path: Path):
     outs = []
     for name in ("first.html", "again.html"):
         out = tmp_path / name
-        result = CliRunner().invoke(main, ["report", "--out", str(out), "--draws", "200",
-                                           "--profiles", str(profiles)])
+        result = run_cli("report", "--out", str(out), "--draws", "200",
+                                           "--profiles", str(profiles))
         assert result.exit_code == 0, result.output
         outs.append(out.read_bytes())
     assert outs[0] == outs[1]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine import LoadErrors, load_ruleset
-from engine.conditions import AnyOf, Cmp
+from engine import LoadErrors
+from engine import load_ruleset
+from engine.conditions import AnyOf
+from engine.conditions import Cmp
 
 from .helpers import write_rules
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 
-from engine import Engine, GroupViolation
+from engine import Engine
+from engine import GroupViolation
 
-from .helpers import minimal_profile, write_rules
+from .helpers import minimal_profile
+from .helpers import write_rules
 from .strategies import profiles
 
 TREATY = {"field": "commitment.tier", "equals": "bilateral-treaty"}
@@ -86,7 +88,7 @@ def test_score_iter_gives_what_score_gives_one_by_one_across_chunks(tmp_path, wi
         outputs = list(e.score_iter(generated))
         assert len(outputs) == len(generated)
         kinds = set()
-        for profile, out in zip(generated, outputs):
+        for profile, out in zip(generated, outputs, strict=True):
             try:
                 expected = e.score(profile).model_dump()
             except GroupViolation as exc:
@@ -99,7 +101,8 @@ def test_score_iter_gives_what_score_gives_one_by_one_across_chunks(tmp_path, wi
 
 
 def test_results_read_back_from_their_json_and_publish_a_schema(engine):
-    from engine.results import BatchResult, ProfileResult
+    from engine.results import BatchResult
+    from engine.results import ProfileResult
 
     r = engine.score(engine.find_profile("india@2022").profile)
     data = r.model_dump(mode="json")

@@ -9,7 +9,12 @@ import pickle
 
 import pytest
 
-from engine import api, render, streaming, tables
+from engine import api
+from engine import render
+from engine import streaming
+from engine import tables
+
+from .helpers import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -86,14 +91,12 @@ def test_the_spool_gives_records_in_key_order_ties_in_arrival_order():
 
 
 def test_batch_streams_json_lines_to_standard_output_and_to_a_file_alike(tmp_path):
-    from click.testing import CliRunner
 
-    from engine.cli import main
 
-    printed = CliRunner().invoke(main, ["batch", "--format", "jsonl"])
+    printed = run_cli("batch", "--format", "jsonl")
     assert printed.exit_code == 0, printed.output
     out = tmp_path / "ranking.jsonl"
-    written = CliRunner().invoke(main, ["batch", "--format", "jsonl", "-o", str(out)])
+    written = run_cli("batch", "--format", "jsonl", "-o", str(out))
     assert written.exit_code == 0, written.output
     assert out.read_bytes() == printed.stdout_bytes
     rows = [json.loads(line) for line in printed.stdout.splitlines()]

@@ -11,16 +11,22 @@ import pytest
 from click.testing import CliRunner
 
 from engine import bundled_dir
-from engine.cli import common, main
-from engine.conditions import All, Cmp, Not, normalize
+from engine.cli import common
+from engine.cli import main
+from engine.conditions import All
+from engine.conditions import Cmp
+from engine.conditions import Not
+from engine.conditions import normalize
 from engine.render import display_width
 from engine.trace import unmet_leaves
+
+from .helpers import run_cli
 
 PLAIN = {"COLUMNS": None, "NO_COLOR": None}
 
 
 def run(*args: str, env: dict | None = None, color: bool = False):
-    return CliRunner().invoke(main, list(args), env={**PLAIN, **(env or {})}, color=color)
+    return run_cli(*args, env={**PLAIN, **(env or {})}, color=color)
 
 
 def widest(text: str) -> int:
