@@ -11,41 +11,49 @@ Nothing here prints; the CLI renders what these functions return.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 from typing import Literal
 
-from .errors import (
-    DurableEngineError,
-    EngineClosedError,
-    EvaluationError,
-    EvaluatorsDisagree,
-    GroupViolation,
-    LoadError,
-    LoadErrors,
-    UnknownProfileError,
-    display_path,
-)
-from .evaluator import EVALUATORS, Evaluator, ReferenceEvaluator
-from .fields import flatten, suggest
-from .loader import (
-    PROFILE_SUFFIX,
-    LoadedProfile,
-    check_profile_suffix,
-    is_key,
-    load_files,
-    load_profile,
-    load_profiles,
-    profile_files,
-)
+from .errors import DurableEngineError
+from .errors import EngineClosedError
+from .errors import EvaluationError
+from .errors import EvaluatorsDisagree
+from .errors import GroupViolation
+from .errors import LoadError
+from .errors import LoadErrors
+from .errors import UnknownProfileError
+from .errors import display_path
+from .evaluator import EVALUATORS
+from .evaluator import Evaluator
+from .evaluator import ReferenceEvaluator
+from .fields import flatten
+from .fields import suggest
+from .loader import PROFILE_SUFFIX
+from .loader import LoadedProfile
+from .loader import check_profile_suffix
+from .loader import is_key
+from .loader import load_files
+from .loader import load_profile
+from .loader import load_profiles
+from .loader import profile_files
 from .profile import Profile
-from .results import BatchResult, ErrorOut, ProfileResult, RulesetInfo, Selection
+from .results import BatchResult
+from .results import ErrorOut
+from .results import ProfileResult
+from .results import RulesetInfo
+from .results import Selection
 from .rule_loader import load_ruleset
 from .rules import RuleSet
 from .scoring import Scorer
-from .streaming import RankedBatch, Record, Spool
-from .trace import Trace, Tracer
+from .streaming import RankedBatch
+from .streaming import Record
+from .streaming import Spool
+from .trace import Trace
+from .trace import Tracer
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -203,9 +211,9 @@ class Engine:
         it = iter(profiles)
         while chunk := list(islice(it, CHUNK)):
             facts = [flatten(p) for p in chunk]
-            firings = [self.fired(p, f) for p, f in zip(chunk, facts)]
+            firings = [self.fired(p, f) for p, f in zip(chunk, facts, strict=True)]
             checked = self._check is not None
-            for profile, fact, fired in zip(chunk, facts, firings):
+            for profile, fact, fired in zip(chunk, facts, firings, strict=True):
                 t = self._tracer.trace(profile, fact, fired, self.evaluator.name, full=False,
                                        checked=checked)
                 try:
@@ -220,7 +228,7 @@ class Engine:
         loaded = list(profiles)
         results: list[ProfileResult] = []
         errors: list[ErrorOut] = []
-        for lp, out in zip(loaded, self.score_iter(lp.profile for lp in loaded)):
+        for lp, out in zip(loaded, self.score_iter(lp.profile for lp in loaded), strict=True):
             if isinstance(out, GroupViolation):
                 errors.append(ErrorOut.of(out, lp.file))
             else:
@@ -336,6 +344,7 @@ def select_snapshots(
     if every_snapshot and edition is not None:
         raise ValueError("choose an edition or every snapshot, not both")
     keyed = [(p, p.stem.partition("@")) for p in paths]
+    mode: Literal["latest", "edition", "all"]
     if every_snapshot:
         chosen = list(paths)
         mode = "all"
@@ -436,7 +445,8 @@ def _parallel(
 ) -> Iterator[tuple[list, list[ErrorOut]]]:
     # Not multiprocessing: see engine/workers.py (no re-import of __main__, no fork of
     # the durable_rules tables, workers that end with their parent).
-    from .workers import Pool, WorkerLost
+    from .workers import Pool
+    from .workers import WorkerLost
 
     with Pool(min(jobs, len(chunks)), _worker_init, (rules_dir, evaluator, sort, record),
               _worker) as pool:

@@ -22,11 +22,19 @@ import threading
 import weakref
 from collections.abc import Callable
 from functools import cache
-from typing import Any, Protocol
+from typing import Any
+from typing import Protocol
 
-from .compiler import SENTINEL, compile_ruleset, split_rulesets, text_token
-from .conditions import All, AnyOf, Cmp, Condition
-from .errors import DurableEngineError, EngineClosedError
+from .compiler import SENTINEL
+from .compiler import compile_ruleset
+from .compiler import split_rulesets
+from .compiler import text_token
+from .conditions import All
+from .conditions import AnyOf
+from .conditions import Cmp
+from .conditions import Condition
+from .errors import DurableEngineError
+from .errors import EngineClosedError
 from .rules import RuleSet
 
 FlatFact = dict[str, Any]  # fields.flatten: known values by dotted path (not profile.Fact)
@@ -230,7 +238,8 @@ class HostDurableEvaluator:
 
     def __init__(self, ruleset: RuleSet) -> None:
         import durable_rules_engine  # the C core, imported only when durable evaluation is used
-        from durable.engine import MessageNotHandledException, MessageObservedException
+        from durable.engine import MessageNotHandledException
+        from durable.engine import MessageObservedException
 
         self._core = durable_rules_engine
         self._refusals = (MessageNotHandledException, MessageObservedException)
@@ -320,15 +329,14 @@ class _Codegen:
 
     The generated source holds only names standing for indices into constant tuples
     (field keys, values, rule ids) and Python operators: no text from a rule file ever
-    becomes code, so rules stay data. Each comparison is inline, without a
-    function call per condition, which is what makes the reference evaluator
-    fast enough for sweeps.
+    becomes code, so rules stay data. Each field is read from the fact once and
+    each comparison is inline, without a function call per condition, which is
+    what makes the reference evaluator fast enough for sweeps.
     """
 
     def __init__(self) -> None:
         self.keys: list[str] = []
         self.values: list[Any] = []
-        self.names = 0
 
     def _key(self, k: str) -> str:
         if k not in self.keys:
@@ -344,26 +352,28 @@ class _Codegen:
             joiner = " and " if isinstance(nnf, All) else " or "
             return "(" + joiner.join(self.expr(c) for c in nnf.items) + ")"
         assert isinstance(nnf, Cmp)
-        k, op = self._key(nnf.field), nnf.op
+        # a{i}: the fact's value of field k{i}, read once per call, M when unknown
+        x, op = "a" + self._key(nnf.field)[1:], nnf.op
         if op == "present":
-            return f"({k} in F)"
+            return f"({x} is not M)"
         if op == "absent":
-            return f"({k} not in F)"
+            return f"({x} is M)"
         if op == "eq":
-            return f"(g({k}, M) == {self._value(nnf.value)})"
+            return f"({x} == {self._value(nnf.value)})"
         if op == "in":
-            return f"(g({k}, M) in {self._value(frozenset(nnf.value))})"
-        self.names += 1
-        x = f"x{self.names}"
+            return f"({x} in {self._value(frozenset(nnf.value))})"
         if op == "not_in":
-            return f"(({x} := g({k}, M)) is not M and {x} not in {self._value(frozenset(nnf.value))})"
+            return f"({x} is not M and {x} not in {self._value(frozenset(nnf.value))})"
         symbol = {"ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}[op]
-        return f"(({x} := g({k}, M)) is not M and {x} {symbol} {self._value(nnf.value)})"
+        return f"({x} is not M and {x} {symbol} {self._value(nnf.value)})"
 
     def function(self, rules: tuple[Any, ...]) -> Callable[[FlatFact], frozenset[str]]:
-        body = ["    def fired(F):", "        g = F.get", "        out = []"]
-        for i, rule in enumerate(rules):
-            body.append(f"        if {self.expr(rule.nnf)}:")
+        tests = [self.expr(rule.nnf) for rule in rules]
+        body = ["    def fired(F):", "        g = F.get"]
+        body += [f"        a{i} = g(k{i}, M)" for i in range(len(self.keys))]
+        body.append("        out = []")
+        for i, test in enumerate(tests):
+            body.append(f"        if {test}:")
             body.append(f"            out.append(r{i})")
         body.append("        return frozenset(out)")
         # the constants are bound once as the closure's own variables (k0 = K[0], ...):
@@ -392,7 +402,8 @@ class ReferenceEvaluator:
         pass
 
 
-EVALUATORS = {"durable": DurableEvaluator, "durable-host": HostDurableEvaluator,
-              "reference": ReferenceEvaluator}
+EVALUATORS: dict[str, Callable[[RuleSet], Evaluator]] = {
+    "durable": DurableEvaluator, "durable-host": HostDurableEvaluator,
+    "reference": ReferenceEvaluator}
 
 __all__ = ["DurableEvaluator", "HostDurableEvaluator", "ReferenceEvaluator", "Evaluator", "EVALUATORS"]

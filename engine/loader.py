@@ -6,18 +6,38 @@ name the file, the line, the field, what was expected and what was found.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import os
 import stat
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
-
 from .catalog import Catalog
-from .errors import LoadError, LoadErrors
-from .profile import KEY_PATTERN, Fact, Profile
-from .fields import field_specs, flatten, suggest
-from .validation import describe_found, parse_as, translate
-from .yamlsource import Document, load_document
+from .errors import LoadError
+from .errors import LoadErrors
+from .fields import field_specs
+from .fields import flatten
+from .fields import suggest
+from .profile import KEY_PATTERN
+from .profile import Fact
+from .profile import Profile
+from .validation import describe_found
+from .validation import parse_as
+from .validation import translate
+from .yamlsource import Document
+from .yamlsource import load_document
+
+
+@cache
+def _dated() -> tuple[tuple[str, int, str, str], ...]:
+    """The dated fields, each with its shelf life (``max_age``), section and name: the walk
+    every profile repeats."""
+    out = []
+    for path, spec in field_specs().items():
+        if spec.max_age is not None and "." in path:
+            section, _, name = path.partition(".")
+            out.append((path, spec.max_age, section, name))
+    return tuple(out)
 
 
 def check_dates_and_unknowns(profile: Profile, doc: Document) -> list[LoadError]:
@@ -30,8 +50,9 @@ def check_dates_and_unknowns(profile: Profile, doc: Document) -> list[LoadError]
     specs = field_specs()
     year = profile.as_of.year
     problems: list[LoadError] = []
-    known = set(flatten(profile))
-    for path, reason in profile.unknown.items():
+    # most profiles list few unknowns, or none: their known fields are listed only then
+    known = set(flatten(profile)) if profile.unknown else set()
+    for path in profile.unknown:
         at = ("unknown", path)
         if path not in specs:
             close = suggest(path, specs)
@@ -44,10 +65,7 @@ def check_dates_and_unknowns(profile: Profile, doc: Document) -> list[LoadError]
                 "known-and-unknown", doc.file, line=doc.line_of(at), field=f"unknown.{path}",
                 detail="the field has a value in this profile, so it cannot also be listed "
                 "as unknown", hint="remove one of the two"))
-    for path, spec in specs.items():
-        if spec.max_age is None or "." not in path:
-            continue
-        section, name = path.split(".")
+    for path, max_age, section, name in _dated():
         fact = getattr(getattr(profile, section), name)
         if fact is None:
             continue
@@ -71,12 +89,12 @@ def check_dates_and_unknowns(profile: Profile, doc: Document) -> list[LoadError]
                 field=f"{path}.period",
                 expected=f"a period from earlier years to at most {year} (the profile is as of "
                 f"{profile.as_of.isoformat()})", found=f"'{fact.period}'"))
-        elif year - last > spec.max_age:
+        elif year - last > max_age:
             problems.append(LoadError(
                 "expired-fact", doc.file, line=doc.line_of(at + ("period",)) or doc.line_of(at),
                 field=f"{path}.period",
-                expected=f"a period ending in {year - spec.max_age} or later: {path} holds "
-                f"for {spec.max_age} year(s) after the period it describes, and the profile is "
+                expected=f"a period ending in {year - max_age} or later: {path} holds "
+                f"for {max_age} year(s) after the period it describes, and the profile is "
                 f"as of {profile.as_of.isoformat()}", found=f"'{fact.period}'",
                 hint="record the figure for the profile's own year, or list the field under "
                 "'unknown:' with the reason"))

@@ -10,11 +10,21 @@ from operator import itemgetter
 from typing import Any
 
 from .errors import GroupViolation
-from .results import Contribution, ProfileResult, ScoreResult, SourceOut
-from .rules import RuleSet, ScoreDef
-from .trace import ScoreBounded, Trace
+from .results import Contribution
+from .results import ProfileResult
+from .results import ScoreResult
+from .results import SourceOut
+from .rules import RuleSet
+from .rules import ScoreDef
+from .trace import CACHE_LIMIT
+from .trace import RuleFired
+from .trace import ScoreBounded
+from .trace import Trace
 
 LOW, HIGH = 0, 100
+
+# what a fired rule's event adds up to: the event, its checked group, its contributions
+_Made = tuple[RuleFired, "str | None", tuple[tuple[int, tuple[int, Contribution]], ...]]
 
 
 def _sort_key(points: int, rule_id: str) -> tuple[int, str]:
@@ -22,13 +32,24 @@ def _sort_key(points: int, rule_id: str) -> tuple[int, str]:
     return (-points, rule_id)
 
 
-def _result(target: ScoreDef, ranked: list[tuple[int, Contribution]], raw: int) -> ScoreResult:
+def _result(target: ScoreDef, ranked: list[tuple[int, Contribution]]) -> ScoreResult:
     """A target's score from its contributions, each with its rank in the target's order,
     and their points added to the base."""
     ranked.sort()  # ranks are distinct within a target: contributions are never compared
-    score = min(HIGH, max(LOW, raw))
-    return ScoreResult(score, target.band(score), target.base, score - raw,
-                       tuple([c for _, c in ranked]), raw)
+    contributions = tuple([c for _, c in ranked])
+    raw = target.base + sum([c.points for c in contributions])
+    score = HIGH if raw > HIGH else LOW if raw < LOW else raw
+    known = _BANDS.get(id(target))
+    if known is not None and known[0] is target and 0 <= score < len(known[1]):
+        band = known[1][score]
+    else:
+        band = target.band(score)
+    return ScoreResult(score, band, target.base, score - raw, contributions, raw)
+
+
+# each target's band for every score on the scale, worked out by the scorers of its rule
+# set; kept by identity, with the target itself so that the identity is not reused
+_BANDS: dict[int, tuple[ScoreDef, tuple[str, ...]]] = {}
 
 
 class Scorer:
@@ -63,7 +84,8 @@ class Scorer:
                 for i, (_, rule_id) in enumerate(sorted(listed, key=itemgetter(0)))}
         # per rule, for every target it feeds: (target, rank, the contribution's fields before
         # its matched facts, its source); only the matched facts differ between profiles
-        self._parts: dict[str, tuple[tuple[str, int, tuple[Any, ...], SourceOut, str], ...]] = {}
+        self._parts: dict[str, tuple[tuple[str, int, tuple[str, str, int, str, str], SourceOut,
+                                          str], ...]] = {}
         for rule in ruleset.rules:
             source = SourceOut(rule.source.id, rule.source.section)
             self._parts[rule.id] = tuple(
@@ -72,6 +94,31 @@ class Scorer:
                  rule.support)
                 for target, points in rule.points
             )
+        # targets by position, and (in _BANDS) each one's band for every score on the scale
+        self._slot = {t.id: i for i, t in enumerate(self._targets)}
+        if len(_BANDS) > 4096:  # a process that builds engine after engine
+            _BANDS.clear()
+        for t in self._targets:
+            _BANDS[id(t)] = (t, tuple(t.band(s) for s in range(HIGH + 1)))
+        self._headline = (self._slot["deterrence"], self._slot["alignment_risk"])
+        self._dimension_slots = tuple((d, self._slot[d]) for d in self._dimensions)
+        # the tracer shares a fired rule's event between the profiles that match it alike,
+        # so its contributions are shared too: kept by the event's identity, each entry
+        # holding its event so that the identity cannot be reused while the entry lives
+        self._made: dict[int, _Made] = {}
+
+    def _contributions(self, event: RuleFired) -> _Made:
+        """The event, its checked group (or None), and (target slot, (rank, contribution))
+        for every target its rule feeds."""
+        made = self._made
+        if len(made) >= CACHE_LIMIT:
+            made.clear()
+        matched = event.matches  # one tuple, shared by every target the rule feeds
+        rule_id = event.rule.id
+        entries = tuple((self._slot[target], (rank, Contribution(*head, matched, source, support)))
+                        for target, rank, head, source, support in self._parts[rule_id])
+        out = made[id(event)] = (event, self._group_of.get(rule_id), entries)
+        return out
 
     def check_groups(self, trace: Trace) -> None:
         """Raise :class:`GroupViolation` for the first group, by id, whose firing breaks its kind."""
@@ -93,21 +140,31 @@ class Scorer:
                 raise GroupViolation(trace.profile.key, gid, [], "required")
 
     def score(self, trace: Trace) -> ProfileResult:
-        self.check_groups(trace)
-        ranked: dict[str, list[tuple[int, Contribution]]] = {t.id: [] for t in self._targets}
-        raw = {t.id: t.base for t in self._targets}
-        parts = self._parts
+        targets = self._targets
+        ranked: list[list[tuple[int, Contribution]]] = [[] for _ in targets]
+        made, exclusive = self._made, self._exclusive
+        tally: dict[str, int] = {}
+        broken = False
         for event in trace.fired:
-            matched = event.matches  # one tuple, shared by every target the rule feeds
-            for target, rank, head, source, support in parts[event.rule.id]:
-                ranked[target].append((rank, Contribution(*head, matched, source, support)))
-                raw[target] += head[2]  # the points
-        results = {t.id: _result(t, ranked[t.id], raw[t.id]) for t in self._targets}
+            hit = made.get(id(event))
+            if hit is None or hit[0] is not event:
+                hit = self._contributions(event)
+            _, gid, entries = hit
+            if gid is not None:
+                n = tally[gid] = tally.get(gid, 0) + 1
+                broken = broken or (n > 1 and gid in exclusive)
+            for slot, entry in entries:
+                ranked[slot].append(entry)
+        # the groups' tally, as check_groups takes it: only a broken one is looked at again
+        if broken or not self._required <= tally.keys():
+            self.check_groups(trace)
+        results = [_result(target, listed) for target, listed in zip(targets, ranked, strict=True)]
         profile = trace.profile
+        deterrence, alignment_risk = self._headline
         return ProfileResult(
             profile.key, profile.country, profile.name, profile.as_of,
-            results["deterrence"], results["alignment_risk"],
-            {d: results[d] for d in self._dimensions},
+            results[deterrence], results[alignment_risk],
+            {d: results[slot] for d, slot in self._dimension_slots},
         )
 
     def bounding(self, result: ProfileResult) -> tuple[ScoreBounded, ...]:

@@ -7,16 +7,23 @@ explanations only filter and render them: no view recomputes a decision.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from operator import attrgetter
-from typing import Any, Callable
+from typing import Any
 
-from .conditions import SYMBOLS, All, AnyOf, Cmp, Condition, leaf_matcher
+from .conditions import SYMBOLS
+from .conditions import All
+from .conditions import AnyOf
+from .conditions import Cmp
+from .conditions import Condition
+from .conditions import leaf_matcher
 from .errors import DurableEngineError
 from .profile import Profile
 from .results import Match
-from .rules import Rule, RuleSet
+from .rules import Rule
+from .rules import RuleSet
 
 
 @dataclass(slots=True)
@@ -108,13 +115,50 @@ def match_of(leaf: Cmp) -> Matcher:
     return match
 
 
+def _conjunctive(nnf: Condition) -> bool:
+    return isinstance(nnf, Cmp) or (isinstance(nnf, All)
+                                    and all(isinstance(c, Cmp) for c in nnf.items))
+
+
+# Entries kept in a tracer's cache of fired-rule events before it starts afresh: enough
+# for the values a rule base's fields commonly take, a few megabytes at most.
+CACHE_LIMIT = 8192
+
+
 class Tracer:
-    """Builds the traces of one rule set; what the rules alone determine is worked out once."""
+    """Builds the traces of one rule set; what the rules alone determine is worked out once.
+
+    Most profiles match a fired rule on the same values from the same sources, so the
+    event of a fired rule (its matches) is kept under what it was built from, its
+    matched comparisons and each one's value, the value's type (``1``, ``1.0`` and
+    ``True`` are equal keys but print apart), source and confidence, and shared
+    between the traces that build it alike. Events are never changed once built.
+    """
 
     def __init__(self, ruleset: RuleSet) -> None:
         self.rules = ruleset.rules
-        self._matchers = tuple(leaf_matcher(rule.nnf, match_of) for rule in ruleset.rules)
         self._index = {rule.id: i for i, rule in enumerate(ruleset.rules)}
+        self._not_fired = tuple(RuleNotFired(rule) for rule in ruleset.rules)
+        leaves: list[tuple[int, str, str | None, str, Cmp]] = []
+
+        def leaf(cmp: Cmp) -> tuple[int, str, str | None, str, Cmp]:
+            # (number, field, its section or None for identity fields, its name, the test)
+            section, dot, name = cmp.field.partition(".")
+            leaves.append((len(leaves), cmp.field, section if dot else None, name, cmp))
+            return leaves[-1]
+
+        matchers, plain = [], []
+        for rule in ruleset.rules:
+            first = len(leaves)
+            matchers.append(leaf_matcher(rule.nnf, leaf))
+            # a comparison, or a conjunction of comparisons, that holds matches all its
+            # leaves, in order
+            plain.append(leaves[first:] if _conjunctive(rule.nnf) else None)
+        self._matchers = tuple(matchers)
+        self._plain = tuple(plain)
+        self._untested = (None,) * len(plain)
+        self._match = tuple(match_of(lf[4]) for lf in leaves)
+        self._cache: dict[tuple[Any, ...], RuleFired] = {}
 
     def trace(
         self,
@@ -123,20 +167,46 @@ class Tracer:
         fired: frozenset[str],
         evaluator: str,
         full: bool = True,
+        checked: bool = False,
     ) -> Trace:
-        """The events of one evaluation, in rule order; ``full`` adds the rules that did not fire."""
-        rules, matchers = self.rules, self._matchers
+        """The events of one evaluation, in rule order; ``full`` adds the rules that did not fire.
+
+        ``checked``: the reference evaluator found the same rules fired, so the conditions
+        that are plain conjunctions hold and are not tested again.
+        """
+        rules, matchers, cache, match = self.rules, self._matchers, self._cache, self._match
+        plain = self._plain if checked else self._untested
+        sections = profile.__dict__  # as flatten reads them: the models' instance dicts
         events: list[Event] = []
         for i in range(len(rules)) if full else sorted(map(self._index.__getitem__, fired)):
             rule = rules[i]
             if full and rule.id not in fired:
-                events.append(RuleNotFired(rule))
+                events.append(self._not_fired[i])
                 continue
-            leaves = matchers[i](fact)
+            leaves = plain[i] or matchers[i](fact)
             if not leaves:
                 raise DurableEngineError(
                     f"{profile.key}: the {evaluator} evaluator fired rule '{rule.id}' "
                     "although its condition does not hold"
                 )
-            events.append(RuleFired(rule, tuple([match(profile, fact) for match in leaves])))
+            key: list[Any] = [i]
+            for no, field, section, name, _ in leaves:
+                if section is None:
+                    value = fact.get(field)
+                    key += (no, type(value), value, None, None)
+                    continue
+                known = sections[section].__dict__[name]
+                if known is None:
+                    key += (no, None, None, None, None)
+                else:
+                    value = fact[field]
+                    key += (no, type(value), value, known.source, known.confidence)
+            k = tuple(key)
+            event = cache.get(k)
+            if event is None:
+                if len(cache) >= CACHE_LIMIT:
+                    cache.clear()
+                event = cache[k] = RuleFired(
+                    rule, tuple([match[lf[0]](profile, fact) for lf in leaves]))
+            events.append(event)
         return Trace(profile, fact, evaluator, tuple(events))

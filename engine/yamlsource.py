@@ -15,23 +15,25 @@ import errno
 import os
 import re
 import stat
+from collections.abc import Callable
+from collections.abc import Container
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
+from typing import ClassVar
 
 from ruamel.yaml import YAML
 from ruamel.yaml.composer import ComposerError
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import (
-    AliasEvent,
-    DocumentStartEvent,
-    MappingEndEvent,
-    MappingStartEvent,
-    ScalarEvent,
-    SequenceEndEvent,
-    SequenceStartEvent,
-)
+from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.events import AliasEvent
+from ruamel.yaml.events import DocumentStartEvent
+from ruamel.yaml.events import MappingEndEvent
+from ruamel.yaml.events import MappingStartEvent
+from ruamel.yaml.events import ScalarEvent
+from ruamel.yaml.events import SequenceEndEvent
+from ruamel.yaml.events import SequenceStartEvent
 from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.resolver import VersionedResolver
 
@@ -122,6 +124,13 @@ class _Reader:
         # the scalars that are not text are immutable (numbers, dates, booleans, null)
         # and the same few recur in every file: 2022, true, 0.0
         self.constructed: dict[tuple[str, str], Any] = {}
+        self.plain_tags: dict[str, str] = {}
+        # the first characters a plain scalar may have for a pattern to make it other than
+        # text (digits, signs, 't' of true, ...): any other plain scalar is text, unlooked-at
+        table = loader.versioned_resolver
+        self.typed: Container[str] = (
+            _Everything() if table.get(None) else
+            frozenset(first for first in table if first is not None and self.candidates(first)))
 
     def events(self, text: str) -> Iterator[Any]:
         if self.pure:
@@ -134,12 +143,33 @@ class _Reader:
         finally:
             parser.dispose()
 
+    def open(self, text: str) -> tuple[Iterator[Any], Callable[[], None] | None]:
+        """The events of ``text``, and what frees the parser once they are read.
+
+        With the C parser, the events are pulled by ``iter`` straight from
+        ``get_event`` (None after the stream's end), not through a generator.
+        """
+        if self.pure:
+            return self.events(text), None
+        parser = self.parser(text)
+        return iter(parser.get_event, None), parser.dispose
+
     def tag_of(self, value: str, plain: bool) -> str:
-        if plain:
-            for tag, match in self.candidates(value[:1]):
-                if match(value):
-                    return tag
-        return _STR
+        if not plain:
+            return _STR
+        # the same few plain scalars recur in every file (keys such as 'note' or 'tier'
+        # start like null or true and are tried against those patterns): each is tried once
+        tag = self.plain_tags.get(value)
+        if tag is None:
+            tag = next((tag for tag, match in self.candidates(value[:1]) if match(value)), _STR)
+            if len(self.plain_tags) < 10_000:  # bounded, as ``constructed``
+                self.plain_tags[value] = tag
+        return tag
+
+
+class _Everything:
+    def __contains__(self, item: object) -> bool:
+        return True
 
 
 _reader: _Reader | None = None
@@ -312,7 +342,7 @@ class _Builder:
         the events are still read to the end, but nothing more is built.
         """
         lines = self.lines
-        candidates = self.reader.candidates
+        typed = self.reader.typed
         stack: list[_Open] = []
         parent: _Open | None = None
         anchors: dict[str, Any] = {}
@@ -321,100 +351,112 @@ class _Builder:
         document_start: Any = None
         depth = 0
         problem: LoadError | None = None
-        for event in self.reader.events(text):
-            kind = type(event)
-            if kind is ScalarEvent:
-                if document_start is None:
-                    document_start = event.start_mark
-                if event.anchor is not None:
-                    self._anchor(event, anchors)
-                if problem is not None:
-                    continue
-                if parent is not None and parent.is_map and parent.key is None:
-                    if (event.tag is None and event.value not in parent.key_lines
-                            and not (event.implicit[0] and candidates(event.value[:1]))):
-                        key = event.value  # text: quoted, or plain that no pattern matches
+        # ``ctag`` is what ruamel's ``tag`` property turns into text: None exactly when
+        # the event has no tag, read without the property's call
+        events, dispose = self.reader.open(text)
+        try:
+            for event in events:
+                kind = type(event)
+                if kind is ScalarEvent:
+                    if document_start is None:
+                        document_start = event.start_mark
+                    if event.anchor is not None:
+                        self._anchor(event, anchors)
+                    if problem is not None:
+                        continue
+                    text_value = event.value
+                    # text: quoted, or plain that no pattern can make something else
+                    is_text = event.ctag is None and not (
+                        event.implicit[0] and text_value[:1] in typed)
+                    if parent is not None and parent.is_map and parent.key is None:
+                        if is_text and text_value not in parent.key_lines:
+                            key = text_value
+                        else:
+                            try:
+                                key = self._key(event, parent)
+                            except LoadError as exc:
+                                problem = exc
+                                continue
+                        parent.key_lines[key] = event.start_mark.line + 1
+                        parent.key = key
+                        continue
+                    if is_text:
+                        value = text_value
                     else:
                         try:
-                            key = self._key(event, parent)
+                            value = self._scalar(event, self._at(event, parent))
                         except LoadError as exc:
                             problem = exc
                             continue
-                    parent.key_lines[key] = event.start_mark.line + 1
-                    parent.key = key
-                    continue
-                if event.tag is None and not (event.implicit[0] and candidates(event.value[:1])):
-                    value = event.value
-                else:
+                elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                    if document_start is None:
+                        document_start = event.start_mark
+                    if event.anchor is not None:
+                        self._anchor(event, anchors)
+                    depth += 1
+                    if depth > MAX_DEPTH:
+                        raise self.fail(
+                            "yaml-too-deep", event,
+                            expected=f"lists and mappings nested at most {MAX_DEPTH} deep",
+                            found=f"a {'list' if kind is SequenceStartEvent else 'mapping'} "
+                            f"at depth {depth}",
+                        )
+                    if problem is not None:
+                        continue
                     try:
-                        value = self._scalar(event, self._at(event, parent))
+                        if parent is not None and parent.is_map and parent.key is None:
+                            raise self.fail("yaml-key", event, expected="a plain key",
+                                            found="a complex key")
+                        at = self._at(event, parent)
+                        tag = event.tag
+                        is_map = kind is MappingStartEvent
+                        if tag is not None and tag != "!" and tag != (_MAP if is_map else _SEQ):
+                            raise self._tag_error(event, tag, at)
                     except LoadError as exc:
                         problem = exc
                         continue
-            elif kind is MappingStartEvent or kind is SequenceStartEvent:
-                if document_start is None:
-                    document_start = event.start_mark
-                if event.anchor is not None:
-                    self._anchor(event, anchors)
-                depth += 1
-                if depth > MAX_DEPTH:
+                    parent = _Open({} if is_map else [], at, is_map)
+                    stack.append(parent)
+                    continue
+                elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                    depth -= 1
+                    if problem is not None:
+                        continue
+                    value = stack.pop().value
+                    parent = stack[-1] if stack else None
+                elif kind is AliasEvent:
                     raise self.fail(
-                        "yaml-too-deep", event,
-                        expected=f"lists and mappings nested at most {MAX_DEPTH} deep",
-                        found=f"a {'list' if kind is SequenceStartEvent else 'mapping'} "
-                        f"at depth {depth}",
+                        "yaml-alias", event,
+                        detail=f"the alias *{event.anchor} reuses an anchored value",
+                        hint="write the value out; anchors and aliases are not accepted in "
+                        "latticework files",
                     )
-                if problem is not None:
-                    continue
-                try:
-                    if parent is not None and parent.is_map and parent.key is None:
-                        raise self.fail("yaml-key", event, expected="a plain key",
-                                        found="a complex key")
-                    at = self._at(event, parent)
-                    tag = event.tag
-                    is_map = kind is MappingStartEvent
-                    if tag is not None and tag != "!" and tag != (_MAP if is_map else _SEQ):
-                        raise self._tag_error(event, tag, at)
-                except LoadError as exc:
-                    problem = exc
-                    continue
-                parent = _Open({} if is_map else [], at, is_map)
-                stack.append(parent)
-                continue
-            elif kind is MappingEndEvent or kind is SequenceEndEvent:
-                depth -= 1
-                if problem is not None:
-                    continue
-                value = stack.pop().value
-                parent = stack[-1] if stack else None
-            elif kind is AliasEvent:
-                raise self.fail(
-                    "yaml-alias", event,
-                    detail=f"the alias *{event.anchor} reuses an anchored value",
-                    hint="write the value out; anchors and aliases are not accepted in "
-                    "latticework files",
-                )
-            elif kind is DocumentStartEvent and document_start is not None:
-                raise ComposerError("expected a single document in the stream", document_start,
-                                    "but found another document", event.start_mark)
-            else:
-                continue  # the stream's and the document's start and end
-            # a whole value, read: it goes to its parent (a scalar's line is noted here,
-            # a collection's where it started)
-            if parent is None:
-                root, found = value, True
-                if kind is ScalarEvent:
-                    lines[()] = event.start_mark.line + 1
-            elif parent.is_map:
-                key = parent.key
-                parent.value[key] = value
-                if kind is ScalarEvent:
-                    lines[parent.at + (key,)] = parent.key_lines[key]
-                parent.key = None
-            else:
-                if kind is ScalarEvent:
-                    lines[parent.at + (len(parent.value),)] = event.start_mark.line + 1
-                parent.value.append(value)
+                elif kind is DocumentStartEvent and document_start is not None:
+                    raise ComposerError("expected a single document in the stream",
+                                        document_start, "but found another document",
+                                        event.start_mark)
+                else:
+                    continue  # the stream's and the document's start and end
+                # a whole value, read: it goes to its parent (a scalar's line is noted here,
+                # a collection's where it started)
+                if parent is None:
+                    root, found = value, True
+                    if kind is ScalarEvent:
+                        lines[()] = event.start_mark.line + 1
+                elif parent.is_map:
+                    key = parent.key
+                    assert key is not None  # a mapping's value comes after its key
+                    parent.value[key] = value
+                    if kind is ScalarEvent:
+                        lines[parent.at + (key,)] = parent.key_lines[key]
+                    parent.key = None
+                else:
+                    if kind is ScalarEvent:
+                        lines[parent.at + (len(parent.value),)] = event.start_mark.line + 1
+                    parent.value.append(value)
+        finally:
+            if dispose is not None:
+                dispose()
         if problem is not None:
             raise problem
         return found, root
@@ -425,6 +467,7 @@ class _Builder:
             at: Path_ = ()
             self.lines[at] = event.start_mark.line + 1
         elif parent.is_map:
+            assert parent.key is not None  # a mapping's value comes after its key
             at = parent.at + (parent.key,)
             self.lines[at] = parent.key_lines[parent.key]
         else:

@@ -313,7 +313,7 @@ def test_exclusive_property_catches_overlapping_tiers(tmp_path):
 
 
 def test_order_property_catches_order_dependent_results(tmp_path, monkeypatch):
-    import engine.rules as rules_module
+    import engine.rule_loader as rules_module
     import engine.scoring as scoring
 
     # both defences off: rules kept in file order, contributions in firing order

@@ -1,0 +1,49 @@
+"""The tracer and the scorer share a fired rule's matches and contributions between the
+profiles that match it alike: the sharing must never show in a result."""
+
+from __future__ import annotations
+
+from engine import Engine
+from engine.profile import Profile
+
+
+def _variant(profile: Profile, **fact: object) -> Profile:
+    """The profile with dependence.arms_russia_share's fact changed as given."""
+    data = profile.model_dump(mode="python", exclude_none=True)
+    data["dependence"]["arms_russia_share"].update(fact)
+    return Profile.model_validate(data)
+
+
+def _russia_matches(result) -> list:
+    return [m for c in result.alignment_risk.contributions for m in c.matched
+            if m.field == "dependence.arms_russia_share"]
+
+
+def test_a_result_does_not_depend_on_what_the_engine_scored_before(engine):
+    fresh = Engine.load()
+    try:
+        before = fresh.score("india@2022").model_dump_json()
+    finally:
+        fresh.close()
+    for key in ("pakistan@2022", "turkey@2022", "japan@2022", "india@2022", "egypt@2022"):
+        engine.score(key)
+    assert engine.score("india@2022").model_dump_json() == before
+
+
+def test_the_same_value_from_another_source_keeps_its_own_source(engine):
+    india = engine.find_profile("india@2022").profile
+    cited = _russia_matches(engine.score(india))
+    assert cited and {m.source for m in cited} == {"sipri-at22"}
+    other = _russia_matches(engine.score(_variant(india, source="sipri-at21",
+                                                  confidence="provisional")))
+    assert [(m.value, m.source, m.confidence) for m in other] == [
+        (m.value, "sipri-at21", "provisional") for m in cited]
+    # and the first profile's matches were not changed by the second
+    assert {m.source for m in _russia_matches(engine.score(india))} == {"sipri-at22"}
+
+
+def test_the_same_source_with_another_value_shows_its_own_value(engine):
+    india = engine.find_profile("india@2022").profile
+    shares = {m.value for m in _russia_matches(engine.score(_variant(india, value=61.5)))}
+    assert shares == {61.5}
+    assert {m.value for m in _russia_matches(engine.score(india))} == {45}
