@@ -43,17 +43,29 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any, Callable, Iterable
+from typing import Any
 
-from engine.api import CHUNK, Engine
-from engine.conditions import All, AnyOf, Cmp, Condition, comparisons
-from engine.errors import GroupViolation, LatticeworkError
-from engine.fields import FieldSpec, field_specs, flatten
+from engine.api import CHUNK
+from engine.api import Engine
 from engine.bench.synthetic import random_profiles
-from engine.rules import Rule, RuleSet
-from engine.scoring import HIGH, LOW
+from engine.conditions import All
+from engine.conditions import AnyOf
+from engine.conditions import Cmp
+from engine.conditions import Condition
+from engine.conditions import comparisons
+from engine.errors import GroupViolation
+from engine.errors import LatticeworkError
+from engine.fields import FieldSpec
+from engine.fields import field_specs
+from engine.fields import flatten
+from engine.rules import Rule
+from engine.rules import RuleSet
+from engine.scoring import HIGH
+from engine.scoring import LOW
 
 SEED = 20221  # engine.bench.run.SEED: the bench's profiles
 ROUNDS = 3
@@ -316,7 +328,7 @@ def check_agreement(engine: Engine, peers: list[Any], profiles: list[Any],
     :func:`boundary_facts` where its firings do. Returns how many edited facts agreed."""
     points = Points(engine.ruleset)
     results = list(engine.score_iter(profiles))
-    for profile, fact, result in zip(profiles, facts, results):
+    for profile, fact, result in zip(profiles, facts, results, strict=True):
         expected = engine.fired(profile, fact)  # durable_rules, cross-checked by the reference
         for peer in peers:
             got = peer.fired(fact)
@@ -353,7 +365,7 @@ def boundary_facts(ruleset: RuleSet, profiles: list[Any], facts: list[Fact],
             for value in values:
                 # (field, None) makes the field unknown; True == 1 must not merge two edits
                 edits[(leaf.field, (type(value), value) if value is not None else None)] = None
-    for profile, fact in list(zip(profiles, facts))[:bases]:
+    for profile, fact in list(zip(profiles, facts, strict=True))[:bases]:
         for field, typed in edits:
             edited = dict(fact)
             if typed is None:

@@ -12,7 +12,8 @@ The public API is re-exported here. The names resolve on first use, so that
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+from typing import Any
 
 _EXPORTS = {
     "Engine": "api",
@@ -42,7 +43,34 @@ _EXPORTS = {
     "ErrorCode": "errors",
 }
 
-__all__ = sorted(_EXPORTS)
+# spelt out, not derived from _EXPORTS, so that linters and type checkers can read it
+__all__ = [
+    "BatchResult",
+    "Contribution",
+    "DurableEngineError",
+    "Engine",
+    "EngineClosedError",
+    "ErrorCode",
+    "EvaluationError",
+    "EvaluatorsDisagree",
+    "GroupViolation",
+    "InputError",
+    "LatticeworkError",
+    "LoadError",
+    "LoadErrors",
+    "Match",
+    "Profile",
+    "ProfileResult",
+    "Rule",
+    "RuleSet",
+    "ScoreResult",
+    "UnknownProfileError",
+    "bundled_dir",
+    "load_profile",
+    "load_profiles",
+    "load_ruleset",
+    "validate",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -59,13 +87,28 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .api import Engine, bundled_dir, validate
-    from .errors import (DurableEngineError, EngineClosedError, ErrorCode, EvaluationError,
-                         EvaluatorsDisagree,
-                         GroupViolation, InputError, LatticeworkError, LoadError, LoadErrors,
-                         UnknownProfileError)
-    from .loader import load_profile, load_profiles
+    from .api import Engine
+    from .api import bundled_dir
+    from .api import validate
+    from .errors import DurableEngineError
+    from .errors import EngineClosedError
+    from .errors import ErrorCode
+    from .errors import EvaluationError
+    from .errors import EvaluatorsDisagree
+    from .errors import GroupViolation
+    from .errors import InputError
+    from .errors import LatticeworkError
+    from .errors import LoadError
+    from .errors import LoadErrors
+    from .errors import UnknownProfileError
+    from .loader import load_profile
+    from .loader import load_profiles
     from .profile import Profile
-    from .results import BatchResult, Contribution, Match, ProfileResult, ScoreResult
+    from .results import BatchResult
+    from .results import Contribution
+    from .results import Match
+    from .results import ProfileResult
+    from .results import ScoreResult
     from .rule_loader import load_ruleset
-    from .rules import Rule, RuleSet
+    from .rules import Rule
+    from .rules import RuleSet

@@ -11,11 +11,16 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import StrictStr
 
 from .errors import LoadError
-from .profile import SECTIONS, SOURCE_PATTERN, Profile
 from .fields import suggest
+from .profile import SECTIONS
+from .profile import SOURCE_PATTERN
+from .profile import Profile
 from .yamlsource import Document
 
 ID = Annotated[StrictStr, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=60)]

@@ -29,14 +29,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
+from bisect import bisect_right
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from itertools import pairwise
+from typing import Any
 
-from .conditions import All, AnyOf, Cmp, Condition
-from .rules import Rule, RuleSet
-from .fields import fact_key, field_specs
+from .conditions import All
+from .conditions import AnyOf
+from .conditions import Cmp
+from .conditions import Condition
+from .fields import fact_key
+from .fields import field_specs
+from .rules import Rule
+from .rules import RuleSet
 
 SENTINEL = "_sentinel"
 DISCRIMINATOR = ("kind", "profile")
@@ -167,7 +175,7 @@ def _most_at_once(tests: list[tuple[str, Any]]) -> int:
     by_op = {op: sorted(v for o, v in tests if o == op) for op in ("lt", "le", "gt", "ge")}
     points = sorted(set(values))
     candidates = [points[0] - 1, points[-1] + 1, *points]
-    candidates += [(a + b) / 2 for a, b in zip(points, points[1:])]
+    candidates += [(a + b) / 2 for a, b in pairwise(points)]
     best = 0
     for x in candidates:
         n = eq[x] + ne_total - ne[x]
@@ -339,6 +347,8 @@ def rule_groups(nnf: Condition) -> int:
         if isinstance(node, (All, AnyOf)):
             n += 0 if top and isinstance(node, All) else 1
             stack.extend((c, False) for c in node.items)
+        elif not isinstance(node, Cmp):
+            raise TypeError("rule_groups needs the normal form")
         elif node.op in ("in", "not_in") and len(node.value) > 1:
             n += 0 if top and node.op == "not_in" else 1
     return n

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from .conditions import OPERATORS, ORDERING, All, AnyOf, Cmp, Condition, Not
+from .conditions import OPERATORS
+from .conditions import ORDERING
+from .conditions import All
+from .conditions import AnyOf
+from .conditions import Cmp
+from .conditions import Condition
+from .conditions import Not
 from .errors import LoadError
-from .fields import field_specs, suggest
-from .validation import describe_found, unknown_value
-from .yamlsource import Document, dotted
-
+from .fields import field_specs
+from .fields import suggest
+from .validation import describe_found
+from .validation import unknown_value
+from .yamlsource import Document
+from .yamlsource import dotted
 
 _COMBINATORS = ("all", "any", "not")
 

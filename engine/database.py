@@ -11,9 +11,14 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+from typing import Any
 
-from .export import contribution_rows, fact_rows, plain, score_rows, source_rows
+from .export import contribution_rows
+from .export import fact_rows
+from .export import plain
+from .export import score_rows
+from .export import source_rows
 from .results import ErrorOut
 from .version import tool_version
 

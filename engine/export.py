@@ -18,10 +18,12 @@ import io
 import zipfile
 from collections.abc import Iterable
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+from typing import Any
 
 from .errors import MissingDependencyError
-from .results import BatchResult, ProfileResult
+from .results import BatchResult
+from .results import ProfileResult
 
 if TYPE_CHECKING:  # pragma: no cover
     from .api import Engine

@@ -10,16 +10,20 @@ tests know what values exist.
 from __future__ import annotations
 
 import difflib
+import functools
 import typing
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache
 from typing import Any
 
-from annotated_types import Ge, Le
+from annotated_types import Ge
+from annotated_types import Le
 from pydantic import BaseModel
 
-from .profile import SECTIONS, Fact, Profile
+from .profile import SECTIONS
+from .profile import Fact
+from .profile import Profile
 
 
 @dataclass(frozen=True)
@@ -106,26 +110,28 @@ def _leaf(path: str, fact_cls: type[BaseModel], required: bool, doc: str,
           actionable: bool, max_age: int | None) -> FieldSpec:
     info = fact_cls.model_fields["value"]
     inner = info.annotation
-    ge = le = None
+    ge: float | None = None
+    le: float | None = None
     decimals = None
     for meta in info.metadata:
-        if isinstance(meta, Ge):
+        if isinstance(meta, Ge) and isinstance(meta.ge, int | float):
             ge = meta.ge
-        elif isinstance(meta, Le):
+        elif isinstance(meta, Le) and isinstance(meta.le, int | float):
             le = meta.le
         elif getattr(getattr(meta, "func", None), "__name__", "") == "_two_decimals":
             decimals = 2
-    common = {"required": required, "doc": doc, "actionable": actionable, "max_age": max_age}
+    spec = functools.partial(FieldSpec, path, required=required, doc=doc,
+                             actionable=actionable, max_age=max_age)
     if isinstance(inner, type) and issubclass(inner, Enum):
-        return FieldSpec(path, "enum", tuple(m.value for m in inner), **common)
+        return spec("enum", tuple(m.value for m in inner))
     if inner is bool:
-        return FieldSpec(path, "bool", **common)
+        return spec("bool")
     if inner is int:
-        return FieldSpec(path, "int", ge=ge, le=le, **common)
+        return spec("int", ge=ge, le=le)
     if inner is float:
-        return FieldSpec(path, "number", ge=ge, le=le, decimals=decimals, **common)
+        return spec("number", ge=ge, le=le, decimals=decimals)
     if inner is str:
-        return FieldSpec(path, "text", **common)
+        return spec("text")
     raise TypeError(f"profile field {path} has a type rules cannot read: {inner!r}")
 
 

@@ -9,12 +9,20 @@ its key, and scored, so that a profile that trips a group is reported here too.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
-from .api import Engine, bundled_dir, load_ruleset
-from .errors import DurableEngineError, InputError, LoadError, LoadErrors, display_path
-from .loader import load_files, profile_files
+from .api import Engine
+from .api import bundled_dir
+from .api import load_ruleset
+from .errors import DurableEngineError
+from .errors import InputError
+from .errors import LoadError
+from .errors import LoadErrors
+from .errors import display_path
+from .loader import load_files
+from .loader import profile_files
 
 if TYPE_CHECKING:  # pragma: no cover
     from .rules import RuleSet

@@ -28,13 +28,17 @@ import secrets
 import signal
 import stat
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any
+from typing import IO
+from typing import Any
 
-from .errors import InputError, display_path
+from .errors import InputError
+from .errors import display_path
 
 STDOUT = "-"
 

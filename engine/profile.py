@@ -21,18 +21,24 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import StrEnum
-from typing import Annotated, Any, Generic, TypeVar
+from typing import TYPE_CHECKING
+from typing import Annotated
+from typing import Any
+from typing import Generic
+from typing import TypeVar
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictInt,
-    StrictStr,
-    model_validator,
-)
+from pydantic import AfterValidator
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import StrictBool
+from pydantic import StrictInt
+from pydantic import StrictStr
+from pydantic import model_validator
+
+if TYPE_CHECKING:
+    from pydantic.json_schema import JsonDict
+    from pydantic.json_schema import JsonValue
 
 T = TypeVar("T")
 
@@ -98,10 +104,10 @@ class Section(BaseModel):
 
 
 # Facts of geography or history: a counterfactual may not propose to change them.
-FIXED = {"actionable": False}
+FIXED: JsonDict = {"actionable": False}
 
 
-def dated(max_age: int, **extra: Any) -> dict[str, Any]:
+def dated(max_age: int, **extra: JsonValue) -> JsonDict:
     """A fact that changes from year to year: it must say which period it describes
     (``period``), and that period may end at most ``max_age`` years before ``as_of``.
     A 2012 troop count is not a 2022 fact; wartime duplicity is not a peacetime one."""
@@ -365,7 +371,7 @@ class Profile(BaseModel):
 
 
 SECTIONS: dict[str, type[Section]] = {
-    name: info.annotation  # type: ignore[misc]
+    name: info.annotation
     for name, info in Profile.model_fields.items()
     if isinstance(info.annotation, type) and issubclass(info.annotation, Section)
 }

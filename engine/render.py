@@ -11,14 +11,23 @@ import json
 import re
 import textwrap
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from collections.abc import Iterable
 from typing import Any
 
 from .errors import InputError
-from .fields import show_value, suggest
-from .results import BatchResult, Contribution, Match, ProfileResult, ScoreResult
-from .rules import Rule, RuleSet
-from .trace import RuleFired, RuleNotFired, Trace
+from .fields import show_value
+from .fields import suggest
+from .results import BatchResult
+from .results import Contribution
+from .results import Match
+from .results import ProfileResult
+from .results import ScoreResult
+from .rules import Rule
+from .rules import RuleSet
+from .trace import RuleFired
+from .trace import RuleNotFired
+from .trace import Trace
 
 WIDTH = 88
 

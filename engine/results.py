@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import cache
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import Literal
+from typing import TypeVar
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
@@ -36,11 +38,17 @@ if TYPE_CHECKING:
 _T = TypeVar("_T", bound="_Out")
 
 
-@cache
-def _adapter(cls: type) -> TypeAdapter[Any]:
-    from pydantic import TypeAdapter
+# a dict, not functools.cache: mypy does not see a class as Hashable (python/mypy#11470)
+_ADAPTERS: dict[type, TypeAdapter[Any]] = {}
 
-    return TypeAdapter(cls)
+
+def _adapter(cls: type) -> TypeAdapter[Any]:
+    adapter = _ADAPTERS.get(cls)
+    if adapter is None:
+        from pydantic import TypeAdapter
+
+        adapter = _ADAPTERS[cls] = TypeAdapter(cls)
+    return adapter
 
 
 class _Out:
@@ -63,17 +71,13 @@ class _Out:
         return _adapter(cls).json_schema(mode="serialization")
 
 
-_frozen = dataclass(frozen=True, slots=True)
-_per_profile = dataclass(slots=True)
-
-
-@_frozen
+@dataclass(frozen=True, slots=True)
 class SourceOut(_Out):
     id: str
     section: str | None
 
 
-@_per_profile
+@dataclass(slots=True)
 class Match(_Out):
     """One fact a rule matched: the field, the profile's value, and the rule's test."""
 
@@ -85,7 +89,7 @@ class Match(_Out):
     confidence: str | None = None
 
 
-@_per_profile
+@dataclass(slots=True)
 class Contribution(_Out):
     rule: str
     title: str
@@ -97,7 +101,7 @@ class Contribution(_Out):
     support: str = ""  # what the cited source says, in the rule's words
 
 
-@_per_profile
+@dataclass(slots=True)
 class ScoreResult(_Out):
     """``base + sum(c.points for c in contributions) == raw`` and
     ``raw + adjustment == score`` always. The bundled rules are proved to keep ``raw``
@@ -112,7 +116,7 @@ class ScoreResult(_Out):
     raw: int
 
 
-@_per_profile
+@dataclass(slots=True)
 class ProfileResult(_Out):
     profile: str
     country: str
@@ -135,13 +139,13 @@ class ProfileResult(_Out):
         return profile_dataframe(self)
 
 
-@_frozen
+@dataclass(frozen=True, slots=True)
 class RulesetInfo(_Out):
     rules: int
     digest: str
 
 
-@_frozen
+@dataclass(frozen=True, slots=True)
 class ErrorOut(_Out):
     source: str
     message: str
@@ -159,7 +163,7 @@ class ErrorOut(_Out):
         return cls(source=source or "", message=str(error), code=getattr(error, "code", None))
 
 
-@_frozen
+@dataclass(frozen=True, slots=True)
 class Selection(_Out):
     """Which snapshots a ranking holds: so that editions are never mixed silently."""
 
@@ -178,7 +182,7 @@ class Selection(_Out):
                 "snapshots (--as-of YEAR ranks one edition, --all every snapshot)")
 
 
-@_frozen
+@dataclass(frozen=True, slots=True)
 class BatchResult(_Out):
     ruleset: RulesetInfo
     results: tuple[ProfileResult, ...]

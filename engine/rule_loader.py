@@ -30,16 +30,39 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .catalog import Catalog, CatalogFile, SourceEntry, SourceKind
+from .catalog import Catalog
+from .catalog import CatalogFile
+from .catalog import SourceEntry
+from .catalog import SourceKind
 from .condition_parser import parse_condition
-from .conditions import fields_of, normalize
-from .errors import Collector, LoadError, LoadErrors
+from .conditions import fields_of
+from .conditions import normalize
+from .errors import Collector
+from .errors import LoadError
+from .errors import LoadErrors
 from .fields import field_specs
-from .rule_files import ModelDoc, MonotoneDoc, RuleDoc, RuleFileDoc, ScoreDoc
-from .rules import (CALIBRATION_FILE, CATALOG_FILE, DEFAULT_DIMENSION_BANDS, MODEL_FILE, SCORES,
-                    Group, Monotone, Rule, RuleSet, ScoreDef, SourceRef)
-from .validation import describe_found, parse_as, unknown_value
-from .yamlsource import Document, dotted, load_document
+from .rule_files import ModelDoc
+from .rule_files import MonotoneDoc
+from .rule_files import RuleDoc
+from .rule_files import RuleFileDoc
+from .rule_files import ScoreDoc
+from .rules import CALIBRATION_FILE
+from .rules import CATALOG_FILE
+from .rules import DEFAULT_DIMENSION_BANDS
+from .rules import MODEL_FILE
+from .rules import SCORES
+from .rules import Group
+from .rules import Monotone
+from .rules import Rule
+from .rules import RuleSet
+from .rules import ScoreDef
+from .rules import SourceRef
+from .validation import describe_found
+from .validation import parse_as
+from .validation import unknown_value
+from .yamlsource import Document
+from .yamlsource import dotted
+from .yamlsource import load_document
 
 
 def rule_files(directory: Path) -> list[Path]:
@@ -72,8 +95,8 @@ def load_ruleset(directory: str | Path) -> RuleSet:
     for path in paths:
         with found:
             files.append(_load_rule_file(path))
-    if model is None or catalog_doc is None:
-        found.raise_any()
+    if model is None or catalog_doc is None:  # the collector holds the reason
+        raise LoadErrors(errors)
     if not paths:
         errors.append(
             LoadError(

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from functools import cached_property
 from typing import Any
 
 from .catalog import Catalog
-from .conditions import Condition, fields_of, to_data
-from .fields import FieldSpec, field_specs
+from .conditions import Condition
+from .conditions import fields_of
+from .conditions import to_data
+from .fields import FieldSpec
+from .fields import field_specs
 
 MODEL_FILE = "model.yaml"
 CATALOG_FILE = "sources.yaml"

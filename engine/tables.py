@@ -9,22 +9,23 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
 from .errors import InputError
 from .fields import suggest
-from .render import (
-    band_painter,
-    display_width,
-    md_escape,
-    safe_cells,
-    safe_json,
-    safe_text,
-    signed_points,
-)
+from .render import band_painter
+from .render import display_width
+from .render import md_escape
+from .render import safe_cells
+from .render import safe_json
+from .render import safe_text
+from .render import signed_points
 from .results import BatchResult
-from .rules import Rule, RuleSet
+from .rules import Rule
+from .rules import RuleSet
 
 
 def batch_table(b: BatchResult, ruleset: RuleSet, fmt: str, width: int | None = None,
@@ -172,20 +173,20 @@ def _fit(headers: Sequence[str], rows: Sequence[Sequence[Any]], width: int | Non
     ``width``; then, if that is not enough, the text of the ``wrap`` column wrapped over
     several lines (no narrower than 12 columns)."""
     keep = list(range(len(headers)))
-    rows = [list(r) for r in rows]
+    grid = [list(r) for r in rows]
     if width is not None:
         for i in give_way:
-            if _grid_width(headers, rows, keep) <= width:
+            if _grid_width(headers, grid, keep) <= width:
                 break
             keep.remove(i)
-        over = _grid_width(headers, rows, keep) - width
+        over = _grid_width(headers, grid, keep) - width
         if over > 0 and wrap in keep:
-            longest = max(display_width(str(r[wrap])) for r in rows)
+            longest = max(display_width(str(r[wrap])) for r in grid)
             room = max(longest - over, 12)
-            for r in rows:
+            for r in grid:
                 r[wrap] = "\n".join(textwrap.wrap(str(r[wrap]), room,
                                                   break_on_hyphens=False)) or ""
-    return [headers[i] for i in keep], [[r[i] for i in keep] for r in rows]
+    return [headers[i] for i in keep], [[r[i] for i in keep] for r in grid]
 
 
 def profiles_table(loaded: Iterable[Any], width: int | None = None) -> str:

@@ -12,10 +12,14 @@ import re
 import typing
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
+from pydantic import ValidationError
 
-from .errors import LoadError, LoadErrors
-from .fields import field_specs, optional_inner, suggest
+from .errors import LoadError
+from .errors import LoadErrors
+from .fields import field_specs
+from .fields import optional_inner
+from .fields import suggest
 from .yamlsource import Document
 
 
@@ -49,7 +53,9 @@ def short_key(part: Any) -> str:
     text = str(part)
     if _PLAIN_KEY.fullmatch(text):
         return text
-    return _KEY_HEAD.match(text).group() + "..."
+    head = _KEY_HEAD.match(text)
+    assert head is not None  # the pattern matches the empty string too
+    return head.group() + "..."
 
 
 def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
@@ -122,7 +128,7 @@ def translate(exc: ValidationError, doc: Document, model: type[BaseModel]) -> li
             )
         else:
             code = "out-of-range" if kind in _RANGE_ERRORS else "wrong-type"
-            expected = spec.describe() if spec else _EXPECTED.get(shown[-1] if shown else "", None)
+            expected = spec.describe() if spec else _EXPECTED.get(str(shown[-1]) if shown else "", None)
             if expected is None:
                 expected = err["msg"][0].lower() + err["msg"][1:]
                 expected = expected.removeprefix("input should be ")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 
 def tool_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version
 
     try:
         return version("latticework")

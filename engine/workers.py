@@ -30,7 +30,11 @@ import subprocess
 import sys
 import traceback
 from collections import deque
-from typing import IO, Any, Callable, Iterator, Sequence
+from collections.abc import Callable
+from collections.abc import Iterator
+from collections.abc import Sequence
+from typing import IO
+from typing import Any
 
 _HEADER = struct.Struct("<Q")
 _PR_SET_PDEATHSIG = 1

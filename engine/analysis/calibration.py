@@ -22,12 +22,19 @@ from __future__ import annotations
 
 import operator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import StrictInt
+from pydantic import StrictStr
+from pydantic import model_validator
 
 from ..api import Engine
-from ..errors import LoadError, LoadErrors
+from ..errors import LoadError
+from ..errors import LoadErrors
 from ..fields import show_value
 from ..loader import LoadedProfile
 from ..rules import CALIBRATION_FILE
@@ -156,15 +163,18 @@ def run_calibration(
         if term.value is not None:
             return term.value
         if term.band is not None:
-            scale = engine.ruleset.targets[other.score]  # type: ignore[index]
+            assert other.score is not None  # load_calibration matched the band to a score
+            scale = engine.ruleset.targets[other.score]
             return scale.band_range(term.band)[0]
+        # neither a value nor a band: Term._one_kind requires a profile and a score
+        assert term.profile is not None and term.score is not None
         if term.profile not in cache:
             cache[term.profile] = engine.find_profile(term.profile, profiles_dir)
         profile = cache[term.profile].profile
         if term.set:
             profile = apply_changes(profile, term.set, origin=f"calibration {term.profile}")
         result = engine.score(profile)
-        return result.target(term.score).score  # type: ignore[arg-type]
+        return result.target(term.score).score
 
     outcomes = []
     for j in calibration.judgments:

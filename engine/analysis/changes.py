@@ -7,14 +7,17 @@ source (it is a hypothesis, not a record) and says so in its note.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import LoadError, LoadErrors
-from ..validation import translate
+from ..errors import LoadError
+from ..errors import LoadErrors
+from ..fields import field_specs
+from ..fields import suggest
 from ..profile import Profile
-from ..fields import field_specs, suggest
+from ..validation import translate
 from ..yamlsource import Document
 
 WHAT_IF_NOTE = "hypothetical value (what-if), not a record"

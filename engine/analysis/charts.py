@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..render import safe_text
-from ..results import ProfileResult, ScoreResult
+from ..results import ProfileResult
+from ..results import ScoreResult
 from ..rules import RuleSet
 
 HEADLINE = ("deterrence", "alignment_risk")

@@ -23,13 +23,17 @@ Every logical finding carries a witness: the profile (or pair) that shows it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from itertools import combinations
 from typing import Any
 
 from ..conditions import fields_of
 from ..fields import show_value
-from ..rules import Monotone, Rule, RuleSet, ScoreDef
+from ..rules import Monotone
+from ..rules import Rule
+from ..rules import RuleSet
+from ..rules import ScoreDef
 from .symbolic import Symbolic
 
 
@@ -308,7 +312,9 @@ def check_rules(ruleset: RuleSet) -> list[Finding]:
 
 def firing_report(ruleset: RuleSet) -> str:
     """How many rules fire together at most (proved), against durable_rules' matching stack."""
-    from ..compiler import MAX_PENDING, compile_ruleset, split_rulesets
+    from ..compiler import MAX_PENDING
+    from ..compiler import compile_ruleset
+    from ..compiler import split_rulesets
 
     most, _ = Checker(ruleset).co_firing()
     try:

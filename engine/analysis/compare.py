@@ -6,15 +6,19 @@ rules started or stopped firing: the rules are the explanation of each move.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from itertools import pairwise
+from typing import Any
 
 from pydantic import BaseModel
 
 from ..api import Engine
-from .changes import apply_changes
+from ..fields import flatten
+from ..fields import show_value
 from ..profile import Profile
-from ..results import ProfileResult, SourceOut
-from ..fields import flatten, show_value
+from ..results import ProfileResult
+from ..results import SourceOut
+from .changes import apply_changes
 
 
 class FactChange(BaseModel):
@@ -90,7 +94,7 @@ def whatif(engine: Engine, profile: Profile, changes: Mapping[str, Any]) -> Comp
 def history(engine: Engine, profiles: list[Profile]) -> list[Comparison]:
     """Consecutive snapshots of one country, oldest first."""
     ordered = sorted(profiles, key=lambda p: p.as_of)
-    return [compare_profiles(engine, a, b) for a, b in zip(ordered, ordered[1:])]
+    return [compare_profiles(engine, a, b) for a, b in pairwise(ordered)]
 
 
 def comparison_text(c: Comparison) -> str:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..fields import flatten
 from ..loader import LoadedProfile
 from ..results import _Out
 from ..rules import RuleSet
-from ..fields import flatten
 
 
 @dataclass(frozen=True, slots=True)

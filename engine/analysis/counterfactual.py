@@ -25,12 +25,19 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..api import Engine
-from ..conditions import Condition, comparisons, fields_of
-from ..errors import ErrorCode, InputError
+from ..conditions import Condition
+from ..conditions import comparisons
+from ..conditions import fields_of
+from ..errors import ErrorCode
+from ..errors import InputError
 from ..evaluator import ReferenceEvaluator
-from ..fields import FieldSpec, field_specs, flatten, show_value
+from ..fields import FieldSpec
+from ..fields import field_specs
+from ..fields import flatten
+from ..fields import show_value
 from ..profile import Profile
-from ..rules import RuleSet, ScoreDef
+from ..rules import RuleSet
+from ..rules import ScoreDef
 from .changes import apply_changes
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}

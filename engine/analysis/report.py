@@ -14,8 +14,10 @@ import base64
 import datetime as dt
 import hashlib
 import math
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from collections.abc import Iterable
+from dataclasses import dataclass
+from dataclasses import field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,22 +26,26 @@ from ..api import Engine
 from ..fields import show_value
 from ..loader import LoadedProfile
 from ..profile import Profile
-from ..render import describe_match, safe_text
-from ..results import Match, ProfileResult, ScoreResult
-from ..rules import RuleSet, ScoreDef
+from ..render import describe_match
+from ..render import safe_text
+from ..results import Match
+from ..results import ProfileResult
+from ..results import ScoreResult
+from ..rules import RuleSet
+from ..rules import ScoreDef
 from ..version import tool_version
-from .charts import (
-    HEADLINE,
-    STEPS,
-    Waterfall,
-    goodness,
-    overview_chart,
-    polarities,
-    waterfall,
-    words,
-)
-from .compare import Comparison, history
-from .sensitivity import SensitivityResult, analyse
+from .charts import HEADLINE
+from .charts import STEPS
+from .charts import Waterfall
+from .charts import goodness
+from .charts import overview_chart
+from .charts import polarities
+from .charts import waterfall
+from .charts import words
+from .compare import Comparison
+from .compare import history
+from .sensitivity import SensitivityResult
+from .sensitivity import analyse
 
 
 @dataclass

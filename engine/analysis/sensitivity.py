@@ -18,15 +18,18 @@ fact one at a time and lists the assumptions that move a partner's rank most.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel
 
 from ..api import Engine
 from ..evaluator import ReferenceEvaluator
-from ..fields import field_specs, flatten
-from ..profile import Confidence, Profile
+from ..fields import field_specs
+from ..fields import flatten
+from ..profile import Confidence
+from ..profile import Profile
 
 TOP_ASSUMPTIONS = 20
 

@@ -10,9 +10,15 @@ from __future__ import annotations
 import operator
 from typing import Any
 
-from ..conditions import All, AnyOf, Cmp, Condition
-from ..fields import FieldSpec, field_specs
-from ..rules import Rule, RuleSet, ScoreDef
+from ..conditions import All
+from ..conditions import AnyOf
+from ..conditions import Cmp
+from ..conditions import Condition
+from ..fields import FieldSpec
+from ..fields import field_specs
+from ..rules import Rule
+from ..rules import RuleSet
+from ..rules import ScoreDef
 
 _COMPARE = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le,
             "gt": operator.gt, "ge": operator.ge}

@@ -22,18 +22,28 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import StrictStr
 
 from ..catalog import Catalog
-from ..errors import LoadError, LoadErrors
-from ..loader import load_profile, load_profiles
-from ..validation import describe_found, parse_as
+from ..errors import LoadError
+from ..errors import LoadErrors
+from ..fields import field_specs
+from ..fields import show_value
+from ..fields import suggest
+from ..loader import load_profile
+from ..loader import load_profiles
 from ..profile import Confidence
 from ..results import _Out
-from ..fields import field_specs, show_value, suggest
-from ..yamlsource import load_document, read_text
+from ..validation import describe_found
+from ..validation import parse_as
+from ..yamlsource import load_document
+from ..yamlsource import read_text
 
 IMPORTS_DIR = "imports"
 _DIGITS = re.compile(r"[0-9]+")  # str.isdigit also accepts superscripts, which int() refuses
@@ -93,7 +103,7 @@ def load_mapping(rules_dir: Path, name: str, catalog: Catalog) -> Mapping:
     md = parse_as(doc, MappingDoc, "with title, source, edition, keys and fields")
     errors: list[LoadError] = []
     specs = field_specs()
-    for path_, fm in md.fields.items():
+    for path_ in md.fields:
         spec = specs.get(path_)
         if spec is None or "." not in path_:
             close = suggest(path_, specs)

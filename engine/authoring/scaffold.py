@@ -14,9 +14,10 @@ from typing import Any
 
 from ..catalog import Catalog
 from ..errors import LoadError
-from ..loader import is_key, load_profile
-from ..rules import RuleSet
 from ..fields import field_specs
+from ..loader import is_key
+from ..loader import load_profile
+from ..rules import RuleSet
 
 TEMPLATE_REASON = "not yet researched (new profile from the template)"
 
@@ -64,7 +65,7 @@ def new_profile_text(key: str, ruleset: RuleSet, source: Path | None = None) -> 
             if spec.path != "commitment.tier":
                 unknown[spec.path] = TEMPLATE_REASON
                 unknown.yaml_add_eol_comment(f"{spec.describe()}" +
-                                             (f"; dated: give 'period'" if spec.max_age is not None
+                                             ("; dated: give 'period'" if spec.max_age is not None
                                               else ""), spec.path)
         data["unknown"] = unknown
         data.yaml_set_start_comment(
@@ -93,11 +94,11 @@ def new_profile_text(key: str, ruleset: RuleSet, source: Path | None = None) -> 
                 continue
             for name in list(spec_section):
                 path = f"{section}.{name}"
-                spec = specs.get(path)
+                field_spec = specs.get(path)
                 fact = spec_section[name]
-                if spec is None:
+                if field_spec is None:
                     continue
-                if spec.max_age is not None:
+                if field_spec.max_age is not None:
                     # a dated figure of another year is not a fact of this one
                     del spec_section[name]
                     unknown[path] = (f"copied from {source.stem}: its figure was for "

@@ -33,9 +33,13 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable
+from collections.abc import Iterable
+from typing import Any
 
-from ..api import CHUNK, Engine, bundled_dir
+from ..api import CHUNK
+from ..api import Engine
+from ..api import bundled_dir
 from ..errors import GroupViolation
 from ..fields import flatten
 from .synthetic import random_profiles
@@ -58,6 +62,18 @@ def _rate(fn: Callable[[Any], Any], items: list[Any]) -> float:
     return len(items) / _seconds(fn, items)
 
 
+def _messages(engine: Engine, facts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The facts as durable_rules gets them, each in a session of its own."""
+    from ..evaluator import DurableEvaluator
+    from ..evaluator import HostDurableEvaluator
+
+    evaluator = engine.evaluator
+    if not isinstance(evaluator, DurableEvaluator | HostDurableEvaluator):
+        raise TypeError(f"the durable_rules floors need a durable_rules engine, "
+                        f"not the {evaluator.name} evaluator")
+    return [{**evaluator.message(fact), "sid": str(i)} for i, fact in enumerate(facts)]
+
+
 class CoreDurable:
     """durable_rules' C core alone on the compiled rules: assert, take the actions off
     the queue unread, delete the session; nothing more."""
@@ -67,15 +83,15 @@ class CoreDurable:
 
         import durable_rules_engine
 
-        from ..compiler import compile_ruleset, split_rulesets
+        from ..compiler import compile_ruleset
+        from ..compiler import split_rulesets
 
         self.core = durable_rules_engine
         self.encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
         self.handles = [
             self.core.create_ruleset(f"bench-core-{os.getpid()}-{i}", self.encode(d))
             for i, d in enumerate(split_rulesets(compile_ruleset(engine.ruleset)))]
-        self.messages = [{**engine.evaluator.message(fact), "sid": str(i)}
-                         for i, fact in enumerate(facts)]
+        self.messages = _messages(engine, facts)
 
     def seconds(self, start: int = 0, stop: int | None = None) -> float:
         core, encode, handles = self.core, self.encode, self.handles
@@ -105,7 +121,8 @@ class RawDurable:
     def __init__(self, engine: Engine, facts: list[dict[str, Any]]) -> None:
         import copy
 
-        from ..compiler import compile_ruleset, split_rulesets
+        from ..compiler import compile_ruleset
+        from ..compiler import split_rulesets
         from ..evaluator import _quiet_host
 
         self.host = _quiet_host()
@@ -117,8 +134,7 @@ class RawDurable:
             name = f"bench-raw-{os.getpid()}-{i}"
             self.host.set_rulesets({name: definitions})
             self.names.append(name)
-        self.messages = [{**engine.evaluator.message(fact), "sid": str(i)}
-                         for i, fact in enumerate(facts)]
+        self.messages = _messages(engine, facts)
 
     def seconds(self, start: int = 0, stop: int | None = None) -> float:
         host, names = self.host, self.names

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
+from ..fields import FieldSpec
+from ..fields import field_specs
 from ..profile import Profile
-from ..fields import FieldSpec, field_specs
 
 
 def _value(rng: random.Random, spec: FieldSpec) -> Any:
