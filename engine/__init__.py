@@ -18,7 +18,7 @@ from typing import Any
 _EXPORTS = {
     "Engine": "api",
     "bundled_dir": "api",
-    "validate": "api",
+    "validate": "filecheck",
     "Profile": "profile",
     "Rule": "rules",
     "RuleSet": "rules",
@@ -89,7 +89,6 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from .api import Engine
     from .api import bundled_dir
-    from .api import validate
     from .errors import DurableEngineError
     from .errors import EngineClosedError
     from .errors import ErrorCode
@@ -101,6 +100,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .errors import LoadError
     from .errors import LoadErrors
     from .errors import UnknownProfileError
+    from .filecheck import validate
     from .loader import load_profile
     from .loader import load_profiles
     from .profile import Profile

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from .api import Engine
 from .api import bundled_dir
-from .api import load_ruleset
 from .errors import DurableEngineError
 from .errors import InputError
 from .errors import LoadError
@@ -23,6 +22,7 @@ from .errors import LoadErrors
 from .errors import display_path
 from .loader import load_files
 from .loader import profile_files
+from .rule_loader import load_ruleset
 
 if TYPE_CHECKING:  # pragma: no cover
     from .rules import RuleSet
@@ -123,3 +123,11 @@ def validate_paths(
                     continue
                 problems += [f"{e.source}: {e.message}" for e in eval_errors]
     return n_rules, len(loaded), problems
+
+
+def validate(
+    rules_dir: str | Path | None = None, profiles_dir: str | Path | None = None
+) -> tuple[int, int, list[str]]:
+    """Check a rule set (default: the bundled one) and every profile of a directory
+    (default: the bundled ones); (rules, profiles, problems), all at once."""
+    return validate_paths((), rules_dir, profiles_dir)

@@ -164,7 +164,7 @@ def _durable_limits(doc: Document, at: tuple, rule: Rule) -> list[LoadError]:
     """durable_rules' fixed tables (docs/durable-rules.md, "Limits"): a rule that overflows
     one on its own would hang, crash or be refused when the rules are compiled, so it is
     refused here. Limits that only many rules together reach are lifted by the compiler."""
-    from .compiler import rule_limits  # the compiler imports this module
+    from .durable_limits import rule_limits  # the compiler imports this module
 
     return [LoadError(p.code, doc.file, line=rule.line, field=dotted(at + ("when",)),
                       subject=f"rule '{rule.id}'", detail=p.detail,

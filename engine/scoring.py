@@ -58,21 +58,13 @@ class Scorer:
     def __init__(self, ruleset: RuleSet) -> None:
         self._targets = tuple(ruleset.targets.values())
         self._dimensions = tuple(ruleset.dimensions)
-        members: dict[str, set[str]] = {gid: set() for gid in ruleset.groups}
-        for rule in ruleset.rules:
-            if rule.group is not None:
-                members[rule.group].add(rule.id)
-        self._group_checks = tuple((gid, frozenset(members[gid]), g.exclusive, g.required)
-                                   for gid, g in sorted(ruleset.groups.items())
-                                   if g.exclusive or g.required)
+        self._ruleset = ruleset
+        checks = ruleset.group_checks
         # a rule belongs to one group at most: a profile's firings are tallied per checked
         # group, and only a tally that breaks a group sends it through the full check
-        checked = {gid for gid, *_ in self._group_checks}
-        self._group_of = {rule.id: rule.group for rule in ruleset.rules if rule.group in checked}
-        self._exclusive = frozenset(gid for gid, _, exclusive, _ in self._group_checks
-                                    if exclusive)
-        self._required = frozenset(gid for gid, _, _, required in self._group_checks
-                                   if required)
+        self._group_of = {rid: c.id for c in checks for rid in c.members}
+        self._exclusive = frozenset(c.id for c in checks if c.exclusive)
+        self._required = frozenset(c.id for c in checks if c.required)
         # every contribution's place in its target's order, fixed by the rules alone, so
         # that scoring sorts plain integers
         entries: dict[str, list[tuple[Any, str]]] = {t: [] for t in ruleset.targets}
@@ -131,13 +123,11 @@ class Scorer:
         if self._required <= tally.keys() and not any(
                 n > 1 and gid in self._exclusive for gid, n in tally.items()):
             return
-        fired = {event.rule.id for event in trace.fired}
-        for gid, members, exclusive, required in self._group_checks:
-            hits = members & fired
-            if exclusive and len(hits) > 1:
-                raise GroupViolation(trace.profile.key, gid, sorted(hits), "exclusive")
-            if required and not hits:
-                raise GroupViolation(trace.profile.key, gid, [], "required")
+        violation = self._ruleset.group_violation(
+            frozenset(event.rule.id for event in trace.fired))
+        if violation is not None:
+            gid, hits, kind = violation
+            raise GroupViolation(trace.profile.key, gid, hits, kind)
 
     def score(self, trace: Trace) -> ProfileResult:
         targets = self._targets

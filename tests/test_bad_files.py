@@ -12,16 +12,12 @@ from __future__ import annotations
 import errno
 import json
 import os
-import random
 import shutil
 import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-from ruamel.yaml import YAML
 
 from engine import DurableEngineError
 from engine import Engine
@@ -34,7 +30,6 @@ from engine.errors import LoadError
 from engine.loader import profile_files
 from engine.yamlsource import MAX_BYTES
 from engine.yamlsource import MAX_DEPTH
-from engine.yamlsource import _depth_bound
 from engine.yamlsource import load_document
 from engine.yamlsource import read_text
 
@@ -237,28 +232,6 @@ def test_a_large_file_is_refused_by_its_size_without_reading_it(tmp_path: Path):
 # --- the depth limit -------------------------------------------------------------------------
 
 
-def nested(depth: int, draw_kind) -> object:
-    value: object = "x"
-    for _ in range(depth):
-        value = [value] if draw_kind() else {"k": value}
-    return value
-
-
-@given(st.integers(1, 40), st.integers(0, 2**32 - 1),
-       st.sampled_from([None, True, False]), st.integers(1, 6))
-def test_the_depth_bound_from_the_text_is_never_below_the_depth(depth, seed, flow, indent):
-    rng = random.Random(seed)
-    data = {"top": nested(depth, lambda: rng.random() < 0.5)}
-    y = YAML(typ="safe", pure=True)
-    y.default_flow_style = flow
-    y.indent(mapping=indent, sequence=indent + 2, offset=indent)
-    from io import StringIO
-
-    out = StringIO()
-    y.dump(data, out)
-    assert _depth_bound(out.getvalue()) >= depth + 1, out.getvalue()
-
-
 @pytest.mark.parametrize("text", [
     "- " * 150 + "x\n",  # compact nested sequences on one line
     "".join(" " * i + "- &a" + str(i) + " !!seq\n" for i in range(0, 300, 2)),
@@ -268,6 +241,13 @@ def test_deep_nesting_of_every_kind_is_refused(text):
     with pytest.raises(LoadError) as info:
         load_document("deep.yaml", text)
     assert info.value.code == "yaml-too-deep", info.value
+
+
+def nested(depth: int, draw_kind) -> object:
+    value: object = "x"
+    for _ in range(depth):
+        value = [value] if draw_kind() else {"k": value}
+    return value
 
 
 def test_nesting_up_to_the_limit_loads():

@@ -15,7 +15,7 @@ from engine.conditions import holds
 from engine.conditions import leaf_matcher
 from engine.conditions import matched_leaves
 from engine.conditions import normalize
-from engine.evaluator import _Codegen
+from engine.reference import _Codegen
 
 FIELDS = {
     "a.num": st.sampled_from([0, 10, 40, 40.01, 100]),

@@ -23,24 +23,24 @@ from engine import load_ruleset
 from engine.analysis.checker import Checker
 from engine.analysis.checker import check_rules
 from engine.analysis.checker import firing_report
-from engine.compiler import MAX_GROUPS
-from engine.compiler import MAX_PENDING
-from engine.compiler import MAX_RULES_AT_NODE
-from engine.compiler import MAX_TESTS_UNDER_NODE
 from engine.compiler import SENTINEL
-from engine.compiler import Network
 from engine.compiler import compile_condition
 from engine.compiler import compile_ruleset
 from engine.compiler import guarded
-from engine.compiler import rule_limits
-from engine.compiler import split_rulesets
 from engine.conditions import All
 from engine.conditions import AnyOf
 from engine.conditions import Cmp
 from engine.conditions import normalize
-from engine.evaluator import ReferenceEvaluator
+from engine.durable_limits import MAX_GROUPS
+from engine.durable_limits import MAX_PENDING
+from engine.durable_limits import MAX_RULES_AT_NODE
+from engine.durable_limits import MAX_TESTS_UNDER_NODE
+from engine.durable_limits import Network
+from engine.durable_limits import rule_limits
+from engine.durable_limits import split_rulesets
 from engine.fields import field_specs
 from engine.fields import flatten
+from engine.reference import ReferenceEvaluator
 
 from . import yaml_writer
 from .helpers import DEFAULT_SOURCE
@@ -135,7 +135,7 @@ def test_64_extra_rules_firing_together_score_correctly(rules_copy, tmp_path):
     out = in_child(f"""
         import json
         from engine import Engine
-        from engine.evaluator import ReferenceEvaluator
+        from engine.reference import ReferenceEvaluator
         from engine.fields import flatten
         from tests.helpers import minimal_profile
         profile = minimal_profile(dependence={{"arms_us_share": 100}})

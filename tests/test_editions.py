@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.api import select_snapshots
+from engine.batch import select_snapshots
 from engine.results import Selection
 
 from .helpers import run_cli as run

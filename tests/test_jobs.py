@@ -16,7 +16,7 @@ import pytest
 from engine import DurableEngineError
 from engine import Engine
 from engine import InputError
-from engine import api
+from engine import batch as batching
 from engine import bundled_dir
 from engine.errors import LoadError
 from engine.workers import Pool
@@ -30,7 +30,7 @@ ROOT = Path(__file__).parent.parent
 
 
 def test_jobs_above_the_processors_are_capped_with_a_note(monkeypatch):
-    monkeypatch.setattr(api, "available_processors", lambda: 1)
+    monkeypatch.setattr(batching, "available_processors", lambda: 1)
     one = run("batch", "--format", "json")
     many = run("batch", "--format", "json", "--jobs", "8")
     assert many.exit_code == one.exit_code == 0
@@ -43,10 +43,10 @@ def test_jobs_are_capped_in_the_api_too(engine, monkeypatch):
 
     def parallel(rules_dir, evaluator, chunks, jobs, sort=None, record=None):
         asked.append(jobs)
-        return (api._load_and_score(engine, chunk) for chunk in chunks)
+        return (batching._load_and_score(engine, chunk) for chunk in chunks)
 
-    monkeypatch.setattr(api, "available_processors", lambda: 2)
-    monkeypatch.setattr(api, "_parallel", parallel)
+    monkeypatch.setattr(batching, "available_processors", lambda: 2)
+    monkeypatch.setattr(batching, "_parallel", parallel)
     result = engine.batch(jobs=64, every_snapshot=True)
     assert asked == [2] and result.results
 
@@ -56,10 +56,10 @@ def test_batch_needs_no_main_guard(tmp_path: Path):
     script = tmp_path / "rank.py"
     script.write_text(textwrap.dedent("""
         import json
-        from engine import api
+        from engine import batch as batching
         from engine import Engine
 
-        api.available_processors = lambda: 4  # two workers even on one processor
+        batching.available_processors = lambda: 4  # two workers even on one processor
         with Engine.load() as e:
             many = e.batch(jobs=2, every_snapshot=True)
             one = e.batch(jobs=1, every_snapshot=True)
@@ -78,7 +78,8 @@ def test_batch_needs_no_main_guard(tmp_path: Path):
 
 PARENT = textwrap.dedent("""
     import os, signal
-    from engine.api import _worker, _worker_init, bundled_dir
+    from engine.api import bundled_dir
+    from engine.batch import _worker, _worker_init
     from engine.workers import Pool
 
     pool = Pool(2, _worker_init, (str(bundled_dir("rules")), "durable"), _worker)
@@ -139,8 +140,8 @@ def _fail_unpicklable(paths):
 
 
 def test_a_lost_worker_is_an_error_naming_the_files(monkeypatch, profiles_copy: Path):
-    monkeypatch.setattr(api, "available_processors", lambda: 2)
-    monkeypatch.setattr(api, "_worker", _die)
+    monkeypatch.setattr(batching, "available_processors", lambda: 2)
+    monkeypatch.setattr(batching, "_worker", _die)
     result = run("batch", "--all", "--jobs", "2", "--profiles", str(profiles_copy))
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output and result.stderr.count("\n") == 1
@@ -149,21 +150,21 @@ def test_a_lost_worker_is_an_error_naming_the_files(monkeypatch, profiles_copy: 
 
 
 def test_a_worker_error_reaches_the_caller_as_itself(monkeypatch):
-    monkeypatch.setattr(api, "available_processors", lambda: 2)
+    monkeypatch.setattr(batching, "available_processors", lambda: 2)
     with Engine.load() as e:
-        monkeypatch.setattr(api, "_worker", _fail)
+        monkeypatch.setattr(batching, "_worker", _fail)
         with pytest.raises(DurableEngineError, match="the engine refused"):
             e.batch(jobs=2, every_snapshot=True)
         # LoadError's keyword arguments do not survive pickling: its family and message do
-        monkeypatch.setattr(api, "_worker", _fail_unpicklable)
+        monkeypatch.setattr(batching, "_worker", _fail_unpicklable)
         with pytest.raises(InputError, match="x.yaml, line 3"):
             e.batch(jobs=2, every_snapshot=True)
 
 
 def test_a_pool_whose_worker_died_raises_worker_lost():
     path = sorted(bundled_dir("profiles").glob("*.yaml"))[0]
-    with Pool(1, api._worker_init, (str(bundled_dir("rules")), "durable"),
-              api._worker) as pool:
+    with Pool(1, batching._worker_init, (str(bundled_dir("rules")), "durable"),
+              batching._worker) as pool:
         pool.workers[0].proc.kill()
         pool.workers[0].proc.wait()
         with pytest.raises(WorkerLost) as lost:

@@ -27,8 +27,8 @@ from engine import LoadErrors
 from engine import Profile
 from engine import bundled_dir
 from engine.analysis.changes import apply_changes
-from engine.evaluator import ReferenceEvaluator
 from engine.fields import flatten
+from engine.reference import ReferenceEvaluator
 from engine.rule_loader import load_ruleset
 from engine.rules import Monotone
 

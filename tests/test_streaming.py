@@ -9,7 +9,7 @@ import pickle
 
 import pytest
 
-from engine import api
+from engine import batch as batching
 from engine import render
 from engine import streaming
 from engine import tables
@@ -41,7 +41,7 @@ def test_a_streamed_batch_has_the_bytes_of_the_whole_batch(engine, whole, fmt):
 
 @pytest.mark.parametrize("fmt", ["json", "jsonl", "csv"])
 def test_two_processes_give_the_bytes_of_one(engine, fmt, monkeypatch):
-    monkeypatch.setattr(api, "available_processors", lambda: 2)
+    monkeypatch.setattr(batching, "available_processors", lambda: 2)
     assert streamed(engine, fmt, jobs=2, every_snapshot=True) == \
         streamed(engine, fmt, jobs=1, every_snapshot=True)
 
@@ -67,14 +67,14 @@ def test_the_errors_and_the_selection_close_the_json(engine, profiles_copy):
 
 def test_workers_send_records_not_explanations(engine, monkeypatch):
     sent = []
-    real = api._load_and_record
+    real = batching._load_and_record
 
     def spy(*args):
         answer = real(*args)
         sent.append(len(pickle.dumps(answer)))
         return answer
 
-    monkeypatch.setattr(api, "_load_and_record", spy)
+    monkeypatch.setattr(batching, "_load_and_record", spy)
     record = streaming.record_for("csv", engine.info, list(engine.ruleset.dimensions))
     with engine.batch_stream(record, every_snapshot=True) as ranked:
         n = len(ranked)

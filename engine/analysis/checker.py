@@ -118,9 +118,9 @@ class Checker:
 
         The loader refuses them; this holds for rule sets built another way. Tables that
         only rules together overflow (the 64 matches of the stack among them) are kept by
-        running the rules as several durable_rules rulesets (``compiler.split_rulesets``).
+        running the rules as several durable_rules rulesets (``durable_limits.split_rulesets``).
         """
-        from ..compiler import rule_limits
+        from ..durable_limits import rule_limits
 
         return [Finding(p.code, r.file, r.line,
                         f"rule '{r.id}' cannot run in durable_rules: {p.detail}; at most "
@@ -312,9 +312,9 @@ def check_rules(ruleset: RuleSet) -> list[Finding]:
 
 def firing_report(ruleset: RuleSet) -> str:
     """How many rules fire together at most (proved), against durable_rules' matching stack."""
-    from ..compiler import MAX_PENDING
     from ..compiler import compile_ruleset
-    from ..compiler import split_rulesets
+    from ..durable_limits import MAX_PENDING
+    from ..durable_limits import split_rulesets
 
     most, _ = Checker(ruleset).co_firing()
     try:

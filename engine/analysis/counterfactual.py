@@ -30,12 +30,12 @@ from ..conditions import comparisons
 from ..conditions import fields_of
 from ..errors import ErrorCode
 from ..errors import InputError
-from ..evaluator import ReferenceEvaluator
 from ..fields import FieldSpec
 from ..fields import field_specs
 from ..fields import flatten
 from ..fields import show_value
 from ..profile import Profile
+from ..reference import ReferenceEvaluator
 from ..rules import RuleSet
 from ..rules import ScoreDef
 from .changes import apply_changes

@@ -25,11 +25,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..api import Engine
-from ..evaluator import ReferenceEvaluator
 from ..fields import field_specs
 from ..fields import flatten
 from ..profile import Confidence
 from ..profile import Profile
+from ..reference import ReferenceEvaluator
 
 TOP_ASSUMPTIONS = 20
 

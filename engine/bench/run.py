@@ -84,7 +84,7 @@ class CoreDurable:
         import durable_rules_engine
 
         from ..compiler import compile_ruleset
-        from ..compiler import split_rulesets
+        from ..durable_limits import split_rulesets
 
         self.core = durable_rules_engine
         self.encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
@@ -122,7 +122,7 @@ class RawDurable:
         import copy
 
         from ..compiler import compile_ruleset
-        from ..compiler import split_rulesets
+        from ..durable_limits import split_rulesets
         from ..evaluator import _quiet_host
 
         self.host = _quiet_host()
@@ -197,7 +197,7 @@ def durable_rounds(engine: Engine, profiles: list[Any], facts: list[dict[str, An
 
 
 def reference_rate(engine: Engine, facts: list[dict[str, Any]]) -> float:
-    from ..evaluator import ReferenceEvaluator
+    from ..reference import ReferenceEvaluator
 
     ref = ReferenceEvaluator(engine.ruleset)
     points = {r.id: r.points for r in engine.ruleset.rules}

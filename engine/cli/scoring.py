@@ -109,8 +109,8 @@ def batch(fmt: str, sort: str, jobs: int, edition: int | None, every_snapshot: b
     them all, --columns chooses."""
     from .. import render
     from .. import tables
-    from ..api import available_processors
-    from ..api import select_snapshots
+    from ..batch import available_processors
+    from ..batch import select_snapshots
 
     if edition is not None and every_snapshot:
         raise click.UsageError("--as-of and --all exclude each other: choose one edition or all")

@@ -1,0 +1,250 @@
+"""Batches: which files a ranking holds, chunks scored here or in worker processes,
+results ranked or records spooled in rank order.
+
+``Engine.batch`` and ``Engine.batch_stream`` are the entry points; this module is the
+machinery behind them, apart so that the API stays one page.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+from typing import Literal
+
+from .errors import DurableEngineError
+from .errors import EvaluationError
+from .errors import display_path
+from .loader import load_files
+from .loader import profile_files
+from .results import BatchResult
+from .results import ErrorOut
+from .results import ProfileResult
+from .results import Selection
+from .streaming import RankedBatch
+from .streaming import Record
+from .streaming import Spool
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .api import Engine
+
+# Profiles per chunk in score_iter: large enough to keep each phase's working set hot,
+# small enough that a chunk's facts and firings stay a few hundred kilobytes.
+CHUNK = 256
+
+SORT_KEYS = {
+    "deterrence": lambda r: (-r.deterrence.score, r.profile),
+    "alignment-risk": lambda r: (-r.alignment_risk.score, r.profile),
+    "key": lambda r: (r.profile,),
+    "name": lambda r: (r.name, r.profile),
+}
+
+
+def _plan(engine: Engine, profiles_dir: str | Path | None, sort: str, jobs: int,
+          edition: int | None, every_snapshot: bool
+          ) -> tuple[list[list[Path]], int, Selection, bool]:
+    """The chunks to score, the workers to use, what the ranking holds, and whether the
+    chunks go to worker processes (whose pipes select() watches: POSIX only)."""
+    from .api import bundled_dir
+
+    _check_sort(sort)
+    paths, selection = select_snapshots(
+        profile_files(profiles_dir or bundled_dir("profiles")), edition, every_snapshot)
+    chunks, jobs = _chunks(paths, jobs)
+    return chunks, jobs, selection, jobs > 1 and len(chunks) > 1 and os.name == "posix"
+
+
+def batch(engine: Engine, profiles_dir: str | Path | None, sort: str, jobs: int,
+          progress: Callable[[int], None] | None, edition: int | None,
+          every_snapshot: bool) -> BatchResult:
+    """See ``Engine.batch``."""
+    chunks, jobs, selection, parallel = _plan(engine, profiles_dir, sort, jobs, edition,
+                                              every_snapshot)
+    if parallel:
+        done = _parallel(engine.ruleset.directory, engine.evaluator.name, chunks, jobs)
+    else:
+        done = (_load_and_score(engine, chunk) for chunk in chunks)
+    results: list[ProfileResult] = []
+    errors: list[ErrorOut] = []
+    # to the end of ``done``, so that workers are shut down in order, not killed
+    for chunk, (scored, failed) in zip(chunks, done, strict=True):
+        results += scored
+        errors += failed
+        if progress:
+            progress(len(chunk))
+    results.sort(key=SORT_KEYS[sort])
+    errors.sort(key=lambda e: (e.source, e.message))
+    return BatchResult(ruleset=engine.info, results=tuple(results), errors=tuple(errors),
+                       selection=selection)
+
+
+def batch_stream(engine: Engine, record: Record, profiles_dir: str | Path | None, sort: str,
+                 jobs: int, progress: Callable[[int], None] | None, edition: int | None,
+                 every_snapshot: bool) -> RankedBatch:
+    """See ``Engine.batch_stream``."""
+    chunks, jobs, selection, parallel = _plan(engine, profiles_dir, sort, jobs, edition,
+                                              every_snapshot)
+    spool = Spool()
+    errors: list[ErrorOut] = []
+    try:
+        if parallel:
+            done = _parallel(engine.ruleset.directory, engine.evaluator.name, chunks, jobs,
+                             sort, record)
+        else:
+            _settle()
+            done = (_load_and_record(engine, chunk, sort, record) for chunk in chunks)
+        # to the end of ``done``, so that workers are shut down in order, not killed
+        for chunk, (records, failed) in zip(chunks, done, strict=True):
+            for key, data in records:
+                spool.add(key, data)
+            errors += failed
+            if progress:
+                progress(len(chunk))
+    except BaseException:
+        spool.close()
+        raise
+    errors.sort(key=lambda e: (e.source, e.message))
+    return RankedBatch(engine.info, tuple(errors), selection, spool)
+
+
+def _check_sort(sort: object) -> None:
+    """Checked before any file is read, so that a typo costs nothing."""
+    accepted = ", ".join(repr(k) for k in SORT_KEYS)
+    if not isinstance(sort, str):
+        raise TypeError(f"sort must be one of {accepted}, got {type(sort).__name__}")
+    if sort not in SORT_KEYS:
+        raise ValueError(f"sort must be one of {accepted}, got {sort!r}")
+
+
+def select_snapshots(
+    paths: list[Path], edition: int | None = None, every_snapshot: bool = False
+) -> tuple[list[Path], Selection]:
+    """The files a ranking holds: by default the latest snapshot of each country, with
+    ``edition`` only the profiles dated in that year, with ``every_snapshot`` all of them.
+
+    Chosen by file name (the key), before any file is read; a file whose name is not a
+    key is always kept, so that loading reports it rather than the selection hiding it.
+    """
+    if every_snapshot and edition is not None:
+        raise ValueError("choose an edition or every snapshot, not both")
+    keyed = [(p, p.stem.partition("@")) for p in paths]
+    mode: Literal["latest", "edition", "all"]
+    if every_snapshot:
+        chosen = list(paths)
+        mode = "all"
+    elif edition is not None:
+        chosen = [p for p, (c, at, y) in keyed if not (at and y.isdigit()) or int(y) == edition]
+        mode = "edition"
+    else:
+        latest: dict[str, int] = {}
+        for _, (country, at, year) in keyed:
+            if at and year.isdigit():
+                latest[country] = max(latest.get(country, 0), int(year))
+        chosen = [p for p, (c, at, y) in keyed
+                  if not (at and y.isdigit()) or int(y) == latest[c]]
+        mode = "latest"
+    return chosen, Selection(mode, edition, len(chosen), len(paths))
+
+
+def _load_and_score(engine: Engine, paths: list[Path]) -> tuple[list[ProfileResult], list[ErrorOut]]:
+    """One chunk of a batch: every file's result or its own error record, never one
+    file's problem for the whole chunk."""
+    loaded, load_errors = load_files(paths, engine.ruleset.catalog)
+    errors = [ErrorOut.of(e) for e in load_errors]
+    try:
+        results, eval_errors = engine.score_many(loaded)
+    except EvaluationError:
+        # durable_rules refused a profile, or disagreed with the reference evaluator on
+        # one: the chunk is scored again a profile at a time, so only that one fails
+        results, eval_errors = [], []
+        for lp in loaded:
+            try:
+                one, failed = engine.score_many([lp])
+            except EvaluationError as exc:
+                one, failed = [], [ErrorOut.of(exc, lp.file)]
+            results += one
+            eval_errors += failed
+    return results, errors + eval_errors
+
+
+def _chunks(paths: list[Path], jobs: int) -> tuple[list[list[Path]], int]:
+    """The files in chunks for ``jobs`` processes (capped at the processors), and the jobs."""
+    jobs = max(1, min(jobs, available_processors()))
+    size = max(1, min(64, -(-len(paths) // jobs)))
+    return [paths[i:i + size] for i in range(0, len(paths), size)], jobs
+
+
+def _load_and_record(
+    engine: Engine, paths: list[Path], sort: str, record: Record
+) -> tuple[list[tuple[tuple, bytes]], list[ErrorOut]]:
+    """One chunk of a streaming batch: each result as its sort key and rendered bytes."""
+    results, errors = _load_and_score(engine, paths)
+    key = SORT_KEYS[sort]
+    return [(key(r), record(r)) for r in results], errors
+
+
+def _settle() -> None:
+    """Called once the rule set is loaded, before a batch: the objects alive now (the
+    modules, the rules, the compiled tables) live as long as the process, so the
+    collector stops walking them on every full collection of the batch's garbage."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
+_worker_engine: Engine | None = None
+_worker_record: tuple[str, Record] | None = None
+
+
+def _worker_init(rules_dir: str, evaluator: str, sort: str | None = None,
+                 record: Record | None = None) -> None:
+    global _worker_engine, _worker_record
+    from .api import Engine
+
+    _worker_engine = Engine.load(rules_dir, evaluator=evaluator)
+    _worker_record = (sort, record) if sort is not None and record is not None else None
+    _settle()
+
+
+def _worker(paths: list[Path]) -> tuple[list, list[ErrorOut]]:
+    """A chunk's results, or with a record function (``batch_stream``) its rendered
+    records: a few kilobytes to send back rather than explanation graphs to unpickle."""
+    assert _worker_engine is not None
+    if _worker_record is not None:
+        return _load_and_record(_worker_engine, paths, *_worker_record)
+    return _load_and_score(_worker_engine, paths)
+
+
+def available_processors() -> int:
+    """The processors this process may run on (its affinity mask where it has one):
+    more workers than that only add start-up time and memory."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _parallel(
+    rules_dir: str, evaluator: str, chunks: list[list[Path]], jobs: int,
+    sort: str | None = None, record: Record | None = None,
+) -> Iterator[tuple[list, list[ErrorOut]]]:
+    # Not multiprocessing: see engine/workers.py (no re-import of __main__, no fork of
+    # the durable_rules tables, workers that end with their parent).
+    from .workers import Pool
+    from .workers import WorkerLost
+
+    with Pool(min(jobs, len(chunks)), _worker_init, (rules_dir, evaluator, sort, record),
+              _worker) as pool:
+        try:
+            yield from pool.map(chunks)
+        except WorkerLost as lost:
+            files = [display_path(f) for f in lost.task or []]
+            which = " and ".join(files) or "no file"
+            if len(files) > 2:
+                which = f"{files[0]}, {files[-1]} and the {len(files) - 2} files between"
+            raise DurableEngineError(
+                f"a scoring process {lost.how} while scoring {which}; the batch was "
+                "stopped") from None
