@@ -17,6 +17,7 @@ from typing import Any
 
 _EXPORTS = {
     "Engine": "api",
+    "BatchOptions": "batch",
     "bundled_dir": "api",
     "validate": "filecheck",
     "Profile": "profile",
@@ -45,6 +46,7 @@ _EXPORTS = {
 
 # spelt out, not derived from _EXPORTS, so that linters and type checkers can read it
 __all__ = [
+    "BatchOptions",
     "BatchResult",
     "Contribution",
     "DurableEngineError",
@@ -89,6 +91,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from .api import Engine
     from .api import bundled_dir
+    from .batch import BatchOptions
     from .errors import DurableEngineError
     from .errors import EngineClosedError
     from .errors import ErrorCode

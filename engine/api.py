@@ -11,15 +11,16 @@ Nothing here prints; the CLI renders what these functions return.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 from typing import Literal
+from typing import Unpack
 
 from . import batch as batching
 from .batch import CHUNK
+from .batch import BatchOptions
 from .errors import EngineClosedError
 from .errors import EvaluatorsDisagree
 from .errors import GroupViolation
@@ -218,16 +219,13 @@ class Engine:
                 results.append(out)
         return results, errors
 
-    def batch(
-        self,
-        profiles_dir: str | Path | None = None,
-        sort: str = "deterrence",
-        jobs: int = 1,
-        progress: Callable[[int], None] | None = None,
-        edition: int | None = None,
-        every_snapshot: bool = False,
-    ) -> BatchResult:
+    def batch(self, profiles_dir: str | Path | None = None,
+              **options: Unpack[BatchOptions]) -> BatchResult:
         """Every profile of a directory, scored and ranked; broken files are reported beside.
+
+        The options (``BatchOptions``): ``sort`` (deterrence, alignment-risk, key, name),
+        ``jobs``, ``progress``, ``edition`` (a year) or ``every_snapshot`` (default: the
+        latest snapshot of each country).
 
         With ``jobs`` > 1 the files are loaded and scored in that many processes, each
         with its own durable_rules host (the C core is not thread-safe); the result is
@@ -238,18 +236,10 @@ class Engine:
         them. ``progress`` hears how many files each finished chunk held.
         """
         self._require_open()
-        return batching.batch(self, profiles_dir, sort, jobs, progress, edition, every_snapshot)
+        return batching.batch(self, profiles_dir, options)
 
-    def batch_stream(
-        self,
-        record: Record,
-        profiles_dir: str | Path | None = None,
-        sort: str = "deterrence",
-        jobs: int = 1,
-        progress: Callable[[int], None] | None = None,
-        edition: int | None = None,
-        every_snapshot: bool = False,
-    ) -> RankedBatch:
+    def batch_stream(self, record: Record, profiles_dir: str | Path | None = None,
+                     **options: Unpack[BatchOptions]) -> RankedBatch:
         """``batch``, with each result rendered by ``record`` (see ``engine.streaming``:
         ``record_for(fmt, dimensions)``) as soon as it is scored and set aside under its
         sort key: memory holds a key per profile, not every explanation, and ``--jobs``
@@ -259,5 +249,4 @@ class Engine:
         ``record`` must be a module-level function or a picklable object for ``jobs`` > 1.
         """
         self._require_open()
-        return batching.batch_stream(self, record, profiles_dir, sort, jobs, progress, edition,
-                                     every_snapshot)
+        return batching.batch_stream(self, record, profiles_dir, options)

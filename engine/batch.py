@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Literal
+from typing import TypedDict
 
 from .errors import DurableEngineError
 from .errors import EvaluationError
@@ -42,26 +43,34 @@ SORT_KEYS = {
 }
 
 
-def _plan(engine: Engine, profiles_dir: str | Path | None, sort: str, jobs: int,
-          edition: int | None, every_snapshot: bool
+class BatchOptions(TypedDict, total=False):
+    """How ``Engine.batch`` and ``Engine.batch_stream`` rank and run."""
+
+    sort: str  # a key of SORT_KEYS; default deterrence
+    jobs: int  # worker processes; default 1
+    progress: Callable[[int], None] | None  # told how many files each finished chunk held
+    edition: int | None  # only the profiles dated in that year
+    every_snapshot: bool  # every snapshot, several per country (default: the latest)
+
+
+def _plan(profiles_dir: str | Path | None, options: BatchOptions
           ) -> tuple[list[list[Path]], int, Selection, bool]:
     """The chunks to score, the workers to use, what the ranking holds, and whether the
     chunks go to worker processes (whose pipes select() watches: POSIX only)."""
     from .api import bundled_dir
 
-    _check_sort(sort)
+    _check_sort(options.get("sort", "deterrence"))
     paths, selection = select_snapshots(
-        profile_files(profiles_dir or bundled_dir("profiles")), edition, every_snapshot)
-    chunks, jobs = _chunks(paths, jobs)
+        profile_files(profiles_dir or bundled_dir("profiles")), options.get("edition"),
+        options.get("every_snapshot", False))
+    chunks, jobs = _chunks(paths, options.get("jobs", 1))
     return chunks, jobs, selection, jobs > 1 and len(chunks) > 1 and os.name == "posix"
 
 
-def batch(engine: Engine, profiles_dir: str | Path | None, sort: str, jobs: int,
-          progress: Callable[[int], None] | None, edition: int | None,
-          every_snapshot: bool) -> BatchResult:
+def batch(engine: Engine, profiles_dir: str | Path | None, options: BatchOptions) -> BatchResult:
     """See ``Engine.batch``."""
-    chunks, jobs, selection, parallel = _plan(engine, profiles_dir, sort, jobs, edition,
-                                              every_snapshot)
+    chunks, jobs, selection, parallel = _plan(profiles_dir, options)
+    sort, progress = options.get("sort", "deterrence"), options.get("progress")
     if parallel:
         done = _parallel(engine.ruleset.directory, engine.evaluator.name, chunks, jobs)
     else:
@@ -80,12 +89,11 @@ def batch(engine: Engine, profiles_dir: str | Path | None, sort: str, jobs: int,
                        selection=selection)
 
 
-def batch_stream(engine: Engine, record: Record, profiles_dir: str | Path | None, sort: str,
-                 jobs: int, progress: Callable[[int], None] | None, edition: int | None,
-                 every_snapshot: bool) -> RankedBatch:
+def batch_stream(engine: Engine, record: Record, profiles_dir: str | Path | None,
+                 options: BatchOptions) -> RankedBatch:
     """See ``Engine.batch_stream``."""
-    chunks, jobs, selection, parallel = _plan(engine, profiles_dir, sort, jobs, edition,
-                                              every_snapshot)
+    chunks, jobs, selection, parallel = _plan(profiles_dir, options)
+    sort, progress = options.get("sort", "deterrence"), options.get("progress")
     spool = Spool()
     errors: list[ErrorOut] = []
     try:
