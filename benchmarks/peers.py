@@ -96,14 +96,19 @@ def _quoted(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def clips_literal(value: Any) -> str:
+def _literal(value: Any, booleans: tuple[str, str], language: str) -> str:
+    """A value as a literal of a language whose true and false are spelt ``booleans``."""
     if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
+        return booleans[0] if value else booleans[1]
     if isinstance(value, str):
         return _quoted(value)
     if isinstance(value, (int, float)):
         return repr(value)
-    raise TypeError(f"no CLIPS literal for {value!r}")
+    raise TypeError(f"no {language} literal for {value!r}")
+
+
+def clips_literal(value: Any) -> str:
+    return _literal(value, ("TRUE", "FALSE"), "CLIPS")
 
 
 def clips_test(leaf: Cmp, spec: FieldSpec) -> str:
@@ -182,13 +187,7 @@ def clips_rule(rule: Rule, specs: dict[str, FieldSpec] | None = None) -> str:
 
 
 def rule_engine_literal(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return _quoted(value)
-    if isinstance(value, (int, float)):
-        return repr(value)
-    raise TypeError(f"no rule-engine literal for {value!r}")
+    return _literal(value, ("true", "false"), "rule-engine")
 
 
 def rule_engine_test(leaf: Cmp, spec: FieldSpec) -> str:
