@@ -43,7 +43,7 @@ from .results import BatchResult
 from .results import ErrorOut
 from .results import ProfileResult
 from .results import RulesetInfo
-from .rule_loader import load_ruleset
+from .rule_cache import load_cached
 from .rules import RuleSet
 from .scoring import Scorer
 from .streaming import RankedBatch
@@ -86,8 +86,19 @@ class Engine:
         *,
         evaluator: str = "durable",
         cross_check: bool = True,
+        cache: bool = True,
     ) -> Engine:
-        return cls(load_ruleset(rules_dir or bundled_dir("rules")), evaluator, cross_check)
+        """Load and compile a rule base (default: the bundled rules). With ``cache``, a rule
+        set loaded before from the very same files is read back from the per-user cache
+        (:mod:`engine.rule_cache`; ``LATTICEWORK_NO_CACHE=1`` turns it off everywhere)."""
+        directory = Path(rules_dir or bundled_dir("rules"))
+        if cache:
+            ruleset = load_cached(directory)
+        else:
+            from .rule_loader import load_ruleset
+
+            ruleset = load_ruleset(directory)
+        return cls(ruleset, evaluator, cross_check)
 
     def close(self) -> None:
         self._closed = True

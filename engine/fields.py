@@ -194,15 +194,17 @@ def flatten(profile: Profile) -> dict[str, Any]:
     for name in TOP_LEVEL:
         value = getattr(profile, name)
         if value is not None:
-            out[name] = value.value
-    # flatten runs once per scored profile: read the models' instance dicts directly
+            out[name] = value._value_
+    # flatten runs once per scored profile: read the models' instance dicts directly, and
+    # an enum's _value_ rather than .value, a property that costs a call per read
     sections = profile.__dict__
     for section, fields in _layout():
         facts = sections[section].__dict__
         for name, path, is_enum in fields:
             fact = facts[name]
             if fact is not None:
-                out[path] = fact.value.value if is_enum else fact.value
+                value = fact.value
+                out[path] = value._value_ if is_enum else value
     return out
 
 

@@ -28,10 +28,18 @@ class _Codegen:
     """One Python function testing every rule, built once per rule set.
 
     The generated source holds only names standing for indices into constant tuples
-    (field keys, values, rule ids) and Python operators: no text from a rule file ever
-    becomes code, so rules stay data. Each field is read from the fact once and
-    each comparison is inline, without a function call per condition, which is
+    (field keys, values, rule ids, truth tables) and Python operators: no text from a
+    rule file ever becomes code, so rules stay data. Each field is read from the fact
+    once and each comparison is inline, without a function call per condition, which is
     what makes the reference evaluator fast enough for sweeps.
+
+    Most rules are one equality or membership test on an enumerated field (a third of
+    them on ``commitment.tier`` alone). Those are not tested one by one: for each such
+    field a truth table, built here by applying the comparisons to every value the rules
+    name, maps the fact's value to the ids of the rules that hold for it, so one dict
+    lookup decides them all. A known value the rules never name, and the unknown marker
+    itself, have their own entries, which keeps ``!=`` and ``not in`` false on an
+    unknown field.
     """
 
     def __init__(self) -> None:
@@ -67,36 +75,125 @@ class _Codegen:
         symbol = {"ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}[op]
         return f"({x} is not M and {x} {symbol} {self._value(nnf.value)})"
 
-    def function(self, rules: tuple[Any, ...]) -> Callable[[FlatFact], frozenset[str]]:
-        tests = [self.expr(rule.nnf) for rule in rules]
-        body = ["    def fired(F):", "        g = F.get"]
-        body += [f"        a{i} = g(k{i}, M)" for i in range(len(self.keys))]
-        body.append("        out = []")
-        for i, test in enumerate(tests):
-            body.append(f"        if {test}:")
-            body.append(f"            out.append(r{i})")
-        body.append("        return frozenset(out)")
+    def _split(self, rules: tuple[Any, ...], entry: Callable[[list[int]], Any]
+               ) -> tuple[list[tuple[str, dict[Any, Any], Any]], list[int]]:
+        """Truth tables for the rules a table can decide, and the indices of the others.
+
+        Each table maps a value of its field (M: unknown) to ``entry`` of the indices of
+        the table's rules that hold for that value, and comes with the entry for a known
+        value none of them names, for which only != / not in / present can hold.
+        """
+        tabled: dict[str, list[int]] = {}
+        inline: list[int] = []
+        for i, rule in enumerate(rules):
+            (tabled.setdefault(rule.nnf.field, []) if _tabulable(rule.nnf) else inline).append(i)
+        tables = []
+        for field, members in tabled.items():
+            cmps = [(i, rules[i].nnf) for i in members]
+            named = {_MISSING} | {c.value for _, c in cmps if c.op in ("eq", "ne")}
+            named |= {v for _, c in cmps if c.op in ("in", "not_in") for v in c.value}
+            table = {v: entry([i for i, c in cmps if _holds(c, v)]) for v in named}
+            other = entry([i for i, c in cmps if c.op in ("ne", "not_in", "present")])
+            tables.append((self._key(field), table, other))
+        return tables, inline
+
+    def _make(self, params: str, body: list[str], tables: list[tuple[str, dict[Any, Any], Any]],
+              args: tuple[Any, ...]) -> Any:
         # the constants are bound once as the closure's own variables (k0 = K[0], ...):
         # read from a cell, not looked up in a tuple at every comparison
-        lines = ["def make(K, V, R, M):"]
+        lines = [f"def make(K, V, M, T, {params}):"]
         lines += [f"    k{i} = K[{i}]" for i in range(len(self.keys))]
         lines += [f"    v{i} = V[{i}]" for i in range(len(self.values))]
-        lines += [f"    r{i} = R[{i}]" for i in range(len(rules))]
-        lines += body + ["    return fired"]
+        lines += [f"    T{t}, D{t} = T[{t}]" for t in range(len(tables))]
+        lines += body
         namespace: dict[str, Any] = {}
         exec(compile("\n".join(lines), "<latticework reference evaluator>", "exec"), namespace)
-        return namespace["make"](tuple(self.keys), tuple(self.values),
-                                 tuple(r.id for r in rules), _MISSING)
+        return namespace["make"](tuple(self.keys), tuple(self.values), _MISSING,
+                                 tuple((t, d) for _, t, d in tables), *args)
+
+    def _reads(self) -> list[str]:
+        # a{i}: the fact's value of field k{i}, read once per call, M when unknown
+        return ["        g = F.get", *(f"        a{i} = g(k{i}, M)" for i in range(len(self.keys)))]
+
+    def function(self, rules: tuple[Any, ...]) -> Callable[[FlatFact], frozenset[str]]:
+        ids = tuple(r.id for r in rules)
+        tables, inline = self._split(rules, lambda members: tuple(ids[i] for i in members))
+        tests = [(i, self.expr(rules[i].nnf)) for i in inline]
+        body = [f"    r{i} = R[{i}]" for i in inline]
+        body += ["    def fired(F):", *self._reads()]
+        lookups = "".join(f"*T{t}.get(a{k[1:]}, D{t}), " for t, (k, _, _) in enumerate(tables))
+        body.append(f"        out = [{lookups}]")
+        for i, test in tests:
+            body += [f"        if {test}:", f"            out.append(r{i})"]
+        body += ["        return frozenset(out)", "    return fired"]
+        return self._make("R", body, tables, (ids,))
+
+    def points_function(self, rules: tuple[Any, ...]) -> Callable[[FlatFact], dict[str, int]]:
+        """Every target's points summed over the rules that hold, without naming them.
+
+        Each rule's points are packed into one integer, a field of ``width`` bits per
+        target, so that adding the points of a whole truth-table entry, or of a rule, is
+        one integer addition; the fields start at half their range (``bias``), which
+        keeps every partial sum in its own field, negative points included, since the
+        width exceeds the sum of all points' magnitudes.
+        """
+        targets = sorted({t for r in rules for t, _ in r.points})
+        width = max(8, sum(abs(p) for r in rules for _, p in r.points).bit_length() + 2)
+        half = 1 << (width - 1)
+        packed = [sum(p << (width * targets.index(t)) for t, p in r.points) for r in rules]
+        tables, inline = self._split(rules, lambda members: sum(packed[i] for i in members))
+        tests = [(i, self.expr(rules[i].nnf)) for i in inline]
+        body = [f"    p{i} = P[{i}]" for i in inline]
+        body += ["    def points(F):", *self._reads()]
+        body.append("        s = B" + "".join(f" + T{t}.get(a{k[1:]}, D{t})" for t, (k, _, _) in enumerate(tables)))
+        for i, test in tests:
+            body += [f"        if {test}:", f"            s += p{i}"]
+        unpack = "".join(f"(s >> {width * j} & W) - H, " for j in range(len(targets)))
+        body += [f"        return dict(zip(N, ({unpack})))", "    return points"]
+        bias = sum(half << (width * j) for j in range(len(targets)))
+        args = (tuple(packed), bias, (1 << width) - 1, half, tuple(targets))
+        return self._make("P, B, W, H, N", body, tables, args)
+
+
+def _plain(v: Any) -> bool:
+    """A value a dict lookup matches exactly as ``==`` would: a string, a bool, an int
+    or a float other than NaN (which ``==`` never matches but a lookup can, by identity)."""
+    return type(v) in (str, bool, int) or (type(v) is float and v == v)
+
+
+def _tabulable(nnf: Condition) -> bool:
+    if not isinstance(nnf, Cmp) or nnf.op not in ("eq", "ne", "in", "not_in", "present", "absent"):
+        return False
+    if nnf.op in ("eq", "ne"):
+        return _plain(nnf.value)
+    if nnf.op in ("in", "not_in"):
+        return all(_plain(v) for v in nnf.value)
+    return True
+
+
+def _holds(c: Cmp, v: Any) -> bool:
+    """The comparison on a fact whose field holds v (_MISSING: unknown)."""
+    return c.holds({} if v is _MISSING else {c.field: v})
 
 
 class ReferenceEvaluator:
     name = "reference"
 
     def __init__(self, ruleset: RuleSet) -> None:
+        self._rules = ruleset.rules
         self._fired = _Codegen().function(ruleset.rules)
+        self._points: Callable[[FlatFact], dict[str, int]] | None = None  # built on first use
 
     def fired(self, fact: FlatFact) -> frozenset[str]:
         return self._fired(fact)
+
+    def points(self, fact: FlatFact) -> dict[str, int]:
+        """Each target's points summed over the rules that fire, every target that any
+        rule scores included (0 when none fires): the sum over ``fired(fact)`` of each
+        rule's points, without building the fired set, for sweeps that need no names."""
+        if self._points is None:
+            self._points = _Codegen().points_function(self._rules)
+        return self._points(fact)
 
     def close(self) -> None:
         pass

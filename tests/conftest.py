@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,21 @@ from hypothesis import settings
 
 from engine import Engine
 from engine import bundled_dir
+from engine.rule_cache import CACHE_DIR_ENV
+from engine.rule_cache import NO_CACHE_ENV
+
+# Loaded rule sets are cached on disk (engine.rule_cache). Tests, and the commands they run
+# in child processes, never write to the real home; and the cache is off unless a test
+# turns it on (tests/test_rule_cache.py): a test that patches the loader would otherwise
+# leave its patched rule set behind for the tests after it.
+_CACHE_DIR = tempfile.mkdtemp(prefix="latticework-test-cache-")
+os.environ[CACHE_DIR_ENV] = _CACHE_DIR
+os.environ[NO_CACHE_ENV] = "1"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(_CACHE_DIR, ignore_errors=True)
+
 
 # Default runs stay quick; LATTICEWORK_EXAMPLES raises the example count (e.g. nightly).
 settings.register_profile(

@@ -91,3 +91,23 @@ def test_comparisons_on_unknown_fields_are_false_but_present_false_is_true():
         assert not Cmp("a.num", op, value).holds(fact)
     assert Cmp("a.num", "absent").holds(fact)
     assert holds(normalize(Not(Cmp("a.num", "eq", 1))), fact)
+
+
+points_entries = st.lists(st.tuples(st.sampled_from(["t1", "t2", "t3"]), st.integers(-60, 60)),
+                          max_size=2, unique_by=lambda e: e[0]).map(lambda es: tuple(sorted(es)))
+
+
+@given(st.lists(st.tuples(conditions, points_entries), min_size=1, max_size=8), facts())
+def test_generated_code_agrees_for_rules_sharing_fields(specs, fact):
+    # several rules on the same few fields: the generated code decides some of them
+    # together, from one truth table per field, and packs their points into one integer
+    rules = tuple(SimpleNamespace(id=f"r{i}", nnf=normalize(cond), points=points)
+                  for i, (cond, points) in enumerate(specs))
+    expected = frozenset(r.id for r, (cond, _) in zip(rules, specs, strict=True) if holds(cond, fact))
+    assert _Codegen().function(rules)(fact) == expected
+    totals = {target: 0 for r in rules for target, _ in r.points}
+    for r in rules:
+        if r.id in expected:
+            for target, pts in r.points:
+                totals[target] += pts
+    assert _Codegen().points_function(rules)(fact) == totals

@@ -1,0 +1,152 @@
+"""The on-disk cache of loaded rule sets: used only while every file it was built from is
+unchanged, ignored when broken, off on request, never holding a set that failed to load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine import Engine
+from engine.errors import LoadErrors
+from engine.rule_cache import CACHE_DIR_ENV
+from engine.rule_cache import NO_CACHE_ENV
+from engine.rule_cache import load_cached
+from engine.rule_loader import load_ruleset
+from engine.rules import RuleSet
+
+from .helpers import run_cli
+
+
+class CountingLoader:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, directory: Path) -> RuleSet:
+        self.calls += 1
+        return load_ruleset(directory)
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    where = tmp_path / "cache"
+    monkeypatch.setenv(CACHE_DIR_ENV, str(where))
+    monkeypatch.delenv(NO_CACHE_ENV, raising=False)
+    return where
+
+
+def test_second_load_comes_from_the_cache_and_equals_a_fresh_load(rules_copy, cache):
+    loader = CountingLoader()
+    first = load_cached(rules_copy, loader)
+    second = load_cached(rules_copy, loader)
+    assert loader.calls == 1
+    assert len(list(cache.glob("ruleset-*.pickle"))) == 1
+    fresh = load_ruleset(rules_copy)
+    assert second == fresh == first
+    assert second.digest == fresh.digest
+    assert second.catalog.entries == fresh.catalog.entries
+    assert second.directory == fresh.directory
+    assert [(r.file, r.line) for r in second.rules] == [(r.file, r.line) for r in fresh.rules]
+
+
+@pytest.mark.parametrize("name", ["guarantee.yaml", "model.yaml", "sources.yaml",
+                                  "sources/datasets.yaml"])
+def test_a_change_to_any_rule_catalog_or_model_file_loads_again(rules_copy, cache, name):
+    loader = CountingLoader()
+    before = load_cached(rules_copy, loader)
+    path = rules_copy / name
+    # a comment changes no rule, yet the bytes changed: the set is loaded again
+    path.write_text(path.read_text() + "# edited\n")
+    assert load_cached(rules_copy, loader) == before
+    assert loader.calls == 2
+    old = "Collective-defence guarantee (NATO Article 5)"
+    if name == "guarantee.yaml":
+        path.write_text(path.read_text().replace(old, "Changed", 1))
+    else:
+        path.write_text(path.read_text() + "# edited again\n")
+    after = load_cached(rules_copy, loader)
+    assert loader.calls == 3
+    assert after == load_ruleset(rules_copy)
+    if name == "guarantee.yaml":
+        assert after != before
+        assert after.rule("gs-tier-collective-defence").title == "Changed"
+    # the new set replaced the old one: one entry per rules directory
+    assert len(list(cache.glob("ruleset-*.pickle"))) == 1
+    assert load_cached(rules_copy, loader) == after and loader.calls == 3
+
+
+def test_a_broken_cache_file_is_ignored_and_replaced(rules_copy, cache):
+    loader = CountingLoader()
+    load_cached(rules_copy, loader)
+    (entry,) = cache.glob("ruleset-*.pickle")
+    entry.write_bytes(b"not a pickle")
+    assert load_cached(rules_copy, loader) == load_ruleset(rules_copy)
+    assert loader.calls == 2
+    load_cached(rules_copy, loader)
+    assert loader.calls == 2
+
+
+def test_an_unwritable_cache_only_costs_time(rules_copy, tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv(CACHE_DIR_ENV, str(blocker / "cache"))  # cannot be created
+    loader = CountingLoader()
+    assert load_cached(rules_copy, loader) == load_cached(rules_copy, loader)
+    assert loader.calls == 2
+
+
+def test_the_cache_can_be_turned_off(rules_copy, cache, monkeypatch):
+    loader = CountingLoader()
+    monkeypatch.setenv(NO_CACHE_ENV, "1")
+    load_cached(rules_copy, loader)
+    load_cached(rules_copy, loader)
+    assert loader.calls == 2
+    assert not cache.exists()
+
+
+def test_engine_load_uses_the_cache_unless_told_not_to(rules_copy, cache):
+    with Engine.load(rules_copy, cache=False) as e:
+        assert e.ruleset == load_ruleset(rules_copy)
+    assert not cache.exists()
+    with Engine.load(rules_copy) as e:
+        assert e.score("india@2022").deterrence.score >= 0
+    assert len(list(cache.glob("ruleset-*.pickle"))) == 1
+
+
+def test_a_rule_set_that_fails_to_load_is_never_cached(rules_copy, cache):
+    (rules_copy / "guarantee.yaml").write_text("dimension: guarantee_strength\nrules: 3\n")
+    loader = CountingLoader()
+    for _ in range(2):
+        with pytest.raises(LoadErrors):
+            load_cached(rules_copy, loader)
+    assert loader.calls == 2
+    assert not list(cache.glob("ruleset-*.pickle"))
+
+
+@pytest.mark.parametrize("command", [["score", "india@2022"],
+                                     ["explain", "germany@2022", "--all", "--format", "json"]])
+def test_commands_answer_the_same_from_the_cache(cache, monkeypatch, command):
+    monkeypatch.setenv(NO_CACHE_ENV, "1")
+    uncached = run_cli(*command)
+    monkeypatch.delenv(NO_CACHE_ENV)
+    filled = run_cli(*command)
+    assert len(list(cache.glob("ruleset-*.pickle"))) == 1
+    hit = run_cli(*command)
+    assert uncached.exit_code == filled.exit_code == hit.exit_code == 0, uncached.output
+    assert hit.output == filled.output == uncached.output
+
+
+def test_a_change_to_the_engine_loads_again(rules_copy, cache, tmp_path, monkeypatch):
+    import engine.rule_cache as rule_cache
+
+    code = tmp_path / "engine"
+    code.mkdir()
+    (code / "rule_loader.py").write_text("# one version of the loader\n")
+    monkeypatch.setattr(rule_cache, "_ENGINE", code)
+    loader = CountingLoader()
+    load_cached(rules_copy, loader)
+    load_cached(rules_copy, loader)
+    assert loader.calls == 1
+    (code / "rule_loader.py").write_text("# another version of the loader\n")
+    load_cached(rules_copy, loader)
+    assert loader.calls == 2
