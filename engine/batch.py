@@ -72,7 +72,7 @@ def batch(engine: Engine, profiles_dir: str | Path | None, options: BatchOptions
     chunks, jobs, selection, parallel = _plan(profiles_dir, options)
     sort, progress = options.get("sort", "deterrence"), options.get("progress")
     if parallel:
-        done = _parallel(engine.ruleset.directory, engine.evaluator.name, chunks, jobs)
+        done = _parallel(engine, chunks, jobs)
     else:
         done = (_load_and_score(engine, chunk) for chunk in chunks)
     results: list[ProfileResult] = []
@@ -98,8 +98,7 @@ def batch_stream(engine: Engine, record: Record, profiles_dir: str | Path | None
     errors: list[ErrorOut] = []
     try:
         if parallel:
-            done = _parallel(engine.ruleset.directory, engine.evaluator.name, chunks, jobs,
-                             sort, record)
+            done = _parallel(engine, chunks, jobs, sort, record)
         else:
             _settle()
             done = (_load_and_record(engine, chunk, sort, record) for chunk in chunks)
@@ -236,18 +235,26 @@ def available_processors() -> int:
 
 
 def _parallel(
-    rules_dir: str, evaluator: str, chunks: list[list[Path]], jobs: int,
+    engine: Engine, chunks: list[list[Path]], jobs: int,
     sort: str | None = None, record: Record | None = None,
 ) -> Iterator[tuple[list, list[ErrorOut]]]:
+    """The chunks scored by ``jobs`` processes: this one, which has its engine loaded
+    already and scores while the others start, and ``jobs - 1`` workers."""
     # Not multiprocessing: see engine/workers.py (no re-import of __main__, no fork of
     # the durable_rules tables, workers that end with their parent).
     from .workers import Pool
     from .workers import WorkerLost
 
-    with Pool(min(jobs, len(chunks)), _worker_init, (rules_dir, evaluator, sort, record),
-              _worker) as pool:
+    def here(paths: list[Path]) -> tuple[list, list[ErrorOut]]:
+        if sort is not None and record is not None:
+            return _load_and_record(engine, paths, sort, record)
+        return _load_and_score(engine, paths)
+
+    initargs = (engine.ruleset.directory, engine.evaluator.name, sort, record)
+    with Pool(min(jobs, len(chunks)) - 1, _worker_init, initargs, _worker) as pool:
+        _settle()
         try:
-            yield from pool.map(chunks)
+            yield from pool.map(chunks, local=here)
         except WorkerLost as lost:
             files = [display_path(f) for f in lost.task or []]
             which = " and ".join(files) or "no file"

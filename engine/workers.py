@@ -23,11 +23,13 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import queue
 import selectors
 import signal
 import struct
 import subprocess
 import sys
+import threading
 import traceback
 from collections import deque
 from collections.abc import Callable
@@ -38,6 +40,9 @@ from typing import Any
 
 _HEADER = struct.Struct("<Q")
 _PR_SET_PDEATHSIG = 1
+# Tasks sent to a worker ahead of its answers: it starts its next task the moment it has
+# answered, without waiting for the parent to read the answer and send another.
+IN_FLIGHT = 2
 
 # What a worker runs: argv[1] is the parent's pid, argv[2] its import path as JSON, so
 # that the worker imports the same latticework as the parent, wherever that came from.
@@ -80,12 +85,18 @@ def serve(parent: int) -> None:
     if setup is None:
         return
     initializer, initargs, function = pickle.loads(setup)
+    # replies are written by a thread, so that a reply the parent has not read yet (it is
+    # scoring a chunk itself) never keeps this worker from its next task
+    outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    gone = threading.Event()
+    writer = threading.Thread(target=_send_replies, args=(replies, outbox, gone), daemon=True)
+    writer.start()
     failure: BaseException | None = None
     try:
         initializer(*initargs)
     except Exception as exc:
         failure = _portable(exc)
-    while (frame := _read_frame(tasks)) is not None:
+    while not gone.is_set() and (frame := _read_frame(tasks)) is not None:
         if failure is None:
             try:
                 reply = (True, function(pickle.loads(frame)))
@@ -93,9 +104,18 @@ def serve(parent: int) -> None:
                 reply = (False, _portable(exc))
         else:
             reply = (False, failure)
+        outbox.put(pickle.dumps(reply, pickle.HIGHEST_PROTOCOL))
+    outbox.put(None)
+    writer.join()
+
+
+def _send_replies(replies: IO[bytes], outbox: queue.SimpleQueue[bytes | None],
+                  gone: threading.Event) -> None:
+    while (data := outbox.get()) is not None:
         try:
-            _write_frame(replies, pickle.dumps(reply, pickle.HIGHEST_PROTOCOL))
+            _write_frame(replies, data)
         except BrokenPipeError:
+            gone.set()  # the parent is gone: no more work is worth doing
             return
 
 
@@ -155,7 +175,9 @@ class _Worker:
             pass  # it is gone: its standard output's end of file says how
 
     def receive(self, task: Any) -> Any:
-        frame = _read_frame(self.stdout)
+        # read from the descriptor exactly one frame, never ahead: a second answer read
+        # into a buffer would wait there unseen by select()
+        frame = _read_frame_exactly(self.stdout.fileno())
         if frame is None:
             raise WorkerLost(self.pid, self.proc.wait(), task)
         ok, value = pickle.loads(frame)
@@ -183,25 +205,35 @@ class Pool:
             self.close(abort=True)
             raise
 
-    def map(self, tasks: Sequence[Any]) -> Iterator[Any]:
-        queue = deque(range(len(tasks)))
-        idle = list(reversed(self.workers))
-        running: dict[_Worker, int] = {}
+    def map(self, tasks: Sequence[Any], local: Callable[[Any], Any] | None = None
+            ) -> Iterator[Any]:
+        """The answers in the order of ``tasks``. With ``local``, this process takes tasks
+        too, ``local(task)`` for each, whenever no worker's answer is waiting: it works
+        while the workers start up and then beside them, instead of waiting on them."""
+        waiting = deque(range(len(tasks)))
+        running: dict[_Worker, deque[int]] = {w: deque() for w in self.workers}
         finished: dict[int, Any] = {}
         following = 0
         with selectors.DefaultSelector() as selector:
             for w in self.workers:
                 selector.register(w.stdout, selectors.EVENT_READ, w)
             while following < len(tasks):
-                while idle and queue:
-                    w, i = idle.pop(), queue.popleft()
-                    running[w] = i
-                    w.send(tasks[i])
-                for key, _ in selector.select():
+                for w, sent in running.items():
+                    while waiting and len(sent) < IN_FLIGHT:
+                        sent.append(i := waiting.popleft())
+                        w.send(tasks[i])
+                works_here = local is not None and bool(waiting)
+                ready = selector.select(0 if works_here else None)
+                for key, _ in ready:
                     w = key.data
-                    i = running.pop(w, -1)  # an idle worker is readable only at its end
+                    sent = running[w]  # an idle worker is readable only at its end
+                    i = sent[0] if sent else -1
                     finished[i] = w.receive(tasks[i] if i >= 0 else None)
-                    idle.append(w)
+                    sent.popleft()
+                if works_here and not ready:
+                    assert local is not None
+                    i = waiting.popleft()
+                    finished[i] = local(tasks[i])
                 while following in finished:
                     yield finished.pop(following)
                     following += 1
@@ -238,4 +270,25 @@ def _read_frame(stream: IO[bytes]) -> bytes | None:
         return None
     (size,) = _HEADER.unpack(head)
     data = stream.read(size)
+    return data if len(data) == size else None
+
+
+def _read_exactly(fd: int, size: int) -> bytes:
+    parts = []
+    while size > 0:
+        part = os.read(fd, min(size, 1 << 20))
+        if not part:
+            break
+        parts.append(part)
+        size -= len(part)
+    return b"".join(parts)
+
+
+def _read_frame_exactly(fd: int) -> bytes | None:
+    """``_read_frame`` on an unbuffered descriptor."""
+    head = _read_exactly(fd, _HEADER.size)
+    if len(head) < _HEADER.size:
+        return None
+    (size,) = _HEADER.unpack(head)
+    data = _read_exactly(fd, size)
     return data if len(data) == size else None

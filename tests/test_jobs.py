@@ -41,7 +41,7 @@ def test_jobs_above_the_processors_are_capped_with_a_note(monkeypatch):
 def test_jobs_are_capped_in_the_api_too(engine, monkeypatch):
     asked = []
 
-    def parallel(rules_dir, evaluator, chunks, jobs, sort=None, record=None):
+    def parallel(engine_, chunks, jobs, sort=None, record=None):
         asked.append(jobs)
         return (batching._load_and_score(engine, chunk) for chunk in chunks)
 
@@ -170,3 +170,27 @@ def test_a_pool_whose_worker_died_raises_worker_lost():
         with pytest.raises(WorkerLost) as lost:
             list(pool.map([[path]]))
     assert lost.value.status == -signal.SIGKILL and lost.value.task == [path]
+
+
+def _nothing() -> None:
+    pass
+
+
+def _in_worker(task: int) -> tuple[str, int]:
+    return ("worker", task)
+
+
+def test_a_pool_and_its_parent_answer_in_the_order_of_the_tasks():
+    """The parent scores chunks too, while its worker starts and beside it: answers still
+    come in task order, the worker's included (it is sent the first tasks)."""
+    with Pool(1, _nothing, (), _in_worker) as pool:
+        answers = list(pool.map(list(range(20)), local=lambda task: ("parent", task)))
+    assert [task for _, task in answers] == list(range(20))
+    assert answers[0] == ("worker", 0)
+    assert {who for who, _ in answers} <= {"worker", "parent"}
+
+
+def test_a_pool_without_workers_is_its_parent_alone():
+    with Pool(0, _nothing, (), _in_worker) as pool:
+        assert list(pool.map([3, 1, 2], local=lambda task: ("parent", task))) == [
+            ("parent", 3), ("parent", 1), ("parent", 2)]
