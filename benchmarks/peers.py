@@ -330,26 +330,26 @@ def check_agreement(engine: Engine, peers: list[Any], profiles: list[Any],
     for profile, fact, result in zip(profiles, facts, results, strict=True):
         expected = engine.fired(profile, fact)  # durable_rules, cross-checked by the reference
         for peer in peers:
-            got = peer.fired(fact)
-            if got != expected:
-                rule = sorted(got ^ expected)[0]
-                side = "fired only in" if rule in got else "did not fire in"
-                raise PeerDisagreement(
-                    f"profile {profile.key}: rule '{rule}' {side} {peer.name}; latticework fired "
-                    f"{len(expected)} rules, {peer.name} {len(got)}")
+            got = _same_firings(peer, fact, expected, f"profile {profile.key}")
             _check_scores(profile.key, peer.name, points, got, result)
     edited = 0
     for profile, fact, change in boundary_facts(engine.ruleset, profiles, facts):
         edited += 1
         expected = engine.fired(profile, fact)
         for peer in peers:
-            got = peer.fired(fact)
-            if got != expected:
-                rule = sorted(got ^ expected)[0]
-                side = "fired only in" if rule in got else "did not fire in"
-                raise PeerDisagreement(
-                    f"profile {profile.key} with {change}: rule '{rule}' {side} {peer.name}")
+            _same_firings(peer, fact, expected, f"profile {profile.key} with {change}")
     return edited
+
+
+def _same_firings(peer: Any, fact: Fact, expected: frozenset[str], where: str) -> frozenset[str]:
+    """The peer's firings on the fact, or PeerDisagreement naming the first rule it differs on."""
+    got = peer.fired(fact)
+    if got != expected:
+        rule = sorted(got ^ expected)[0]
+        side = "fired only in" if rule in got else "did not fire in"
+        raise PeerDisagreement(f"{where}: rule '{rule}' {side} {peer.name}; latticework fired "
+                               f"{len(expected)} rules, {peer.name} {len(got)}")
+    return got
 
 
 def boundary_facts(ruleset: RuleSet, profiles: list[Any], facts: list[Fact],

@@ -139,27 +139,23 @@ def deny(monkeypatch, call: str, victim: Path) -> None:
     monkeypatch.setattr(os, call, guarded)
 
 
-def test_an_unreadable_file_is_one_record(profiles: Path, monkeypatch):
+@pytest.mark.parametrize("call, name", [
     # run as root, chmod hides nothing: the refusal is simulated where the file is opened
-    victim = profiles / "secret@2022.yaml"
-    victim.write_text(profile_text("secret"))
-    deny(monkeypatch, "open", victim)
+    ("open", "secret"),
+    # a directory readable but not searchable lists its names but cannot stat them
+    ("stat", "hidden"),
+])
+def test_a_file_that_cannot_be_opened_or_examined_is_one_record(profiles: Path, monkeypatch,
+                                                                call: str, name: str):
+    victim = profiles / f"{name}@2022.yaml"
+    victim.write_text(profile_text(name))
+    deny(monkeypatch, call, victim)
     code, data = batch(profiles)
     assert code == 1
     assert_good_scored(data)
     (error,) = data["errors"]
+    assert error["source"].endswith(f"{name}@2022.yaml")
     assert error["code"] == "unreadable" and "Permission denied" in error["message"]
-
-
-def test_a_file_in_a_directory_that_cannot_be_searched_is_one_record(profiles, monkeypatch):
-    # a directory readable but not searchable lists its names but cannot stat them
-    victim = profiles / "hidden@2022.yaml"
-    victim.write_text(profile_text("hidden"))
-    deny(monkeypatch, "stat", victim)
-    code, data = batch(profiles)
-    assert code == 1
-    assert_good_scored(data)
-    assert errors_by_file(data)["hidden@2022.yaml"]["code"] == "unreadable"
 
 
 def test_an_unreadable_profiles_directory_is_a_message(profiles: Path, monkeypatch):
