@@ -2,8 +2,12 @@
 
 The pipeline, one module per step::
 
-    yamlsource -> loader (profiles) / rules (rule base) -> compiler -> evaluator
-        -> trace -> scoring -> explain (rendering) ;  api (Engine) ;  cli
+    yamlsource -> validation -> loader (profiles) / rule_loader (rule base)
+        -> compiler -> evaluator (durable_rules) + reference -> trace -> scoring
+        -> render / tables / export ;  api (Engine), batch ;  cli
+
+Built on it: analysis/ (comparisons, counterfactuals, sensitivity, calibration,
+the checker, the report), authoring/ (new profiles, imports), bench/.
 
 The public API is re-exported here. The names resolve on first use, so that
 ``latticework --help`` does not pay for pydantic and the YAML parser.

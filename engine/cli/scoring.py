@@ -140,8 +140,10 @@ def batch(fmt: str, sort: str, jobs: int, edition: int | None, every_snapshot: b
                                       edition=edition, every_snapshot=every_snapshot)
             from ..export import batch_xlsx
 
-            workbook = batch_xlsx(result, engine.ruleset, [
-                engine.find_profile(r.profile, profiles_dir).profile for r in result.results])
+            # loaded once more as a whole: a lookup per profile would list the directory
+            # once per row
+            loaded, _ = engine.load_profiles(profiles_dir)
+            workbook = batch_xlsx(result, engine.ruleset, loaded)
             assert target is not None  # refused above: a workbook needs -o FILE
             emit_bytes(workbook, target)
             errors = result.errors
