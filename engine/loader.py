@@ -11,6 +11,8 @@ import stat
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+from typing import Any
 
 from .catalog import Catalog
 from .errors import LoadError
@@ -26,6 +28,10 @@ from .validation import parse_as
 from .validation import translate
 from .yamlsource import Document
 from .yamlsource import load_document
+from .yamlsource import read_text
+
+if TYPE_CHECKING:
+    from .profile_cache import ProfileCache
 
 
 @cache
@@ -108,11 +114,48 @@ class LoadedProfile:
     doc: Document
 
 
-def load_profile(path: str | Path, catalog: Catalog | None = None) -> LoadedProfile:
-    """Load and validate one profile file; every problem in it is raised together."""
-    doc = load_document(path)
-    profile = parse_as(doc, Profile, "of profile fields")
-    problems = check_dates_and_unknowns(profile, doc)
+class _Deferred(Document):
+    """The document of a profile read back from the cache: parsed only if a line is asked
+    for (its citations failed against the catalog, say), so that the error still names it."""
+
+    def __init__(self, path: Path, text: str) -> None:  # the dataclass's fields are properties
+        self.file = str(path)
+        self._path, self._text = path, text
+        self._parsed: Document | None = None
+
+    def _document(self) -> Document:
+        if self._parsed is None:
+            self._parsed = load_document(self._path, self._text)
+        return self._parsed
+
+    @property
+    def data(self) -> Any:
+        return self._document().data
+
+    @property  # read only: a deferred document is never edited
+    def lines(self) -> dict[Any, int]:  # type: ignore[override]
+        return self._document().lines
+
+
+def load_profile(path: str | Path, catalog: Catalog | None = None,
+                 cache: ProfileCache | None = None) -> LoadedProfile:
+    """Load and validate one profile file; every problem in it is raised together.
+
+    With a ``cache`` (:mod:`engine.profile_cache`), a text validated before is not parsed
+    again; the citations are checked either way, against this catalog.
+    """
+    path = Path(path)
+    text = read_text(path)
+    known = cache.get(text) if cache is not None else None
+    doc: Document
+    if known is not None:
+        profile, doc, problems = known, _Deferred(path, text), []
+    else:
+        doc = load_document(path, text)
+        profile = parse_as(doc, Profile, "of profile fields")
+        problems = check_dates_and_unknowns(profile, doc)
+        if cache is not None and not problems:
+            cache.put(text, profile)
     problems += catalog.check_profile_citations(profile, doc) if catalog else []
     if problems:
         raise LoadErrors(problems)
@@ -160,13 +203,27 @@ def check_profile_suffix(path: Path) -> None:
 def load_files(
     paths: list[Path], catalog: Catalog | None = None
 ) -> tuple[list[LoadedProfile], list[LoadError]]:
-    """Profiles from files of a profiles directory, each named after its key."""
+    """Profiles from files of a profiles directory, each named after its key; files read
+    before are taken from the profile cache (:mod:`engine.profile_cache`)."""
+    from .profile_cache import open_cache  # sqlite3 is imported only for files
+
     loaded: list[LoadedProfile] = []
     errors: list[LoadError] = []
+    cache = open_cache()
+    try:
+        _load_into(paths, catalog, cache, loaded, errors)
+    finally:
+        cache.close()
+    loaded.sort(key=lambda lp: lp.profile.key)
+    return loaded, errors
+
+
+def _load_into(paths: list[Path], catalog: Catalog | None, cache: ProfileCache,
+               loaded: list[LoadedProfile], errors: list[LoadError]) -> None:
     for path in paths:
         try:
             check_profile_suffix(path)
-            lp = load_profile(path, catalog)
+            lp = load_profile(path, catalog, cache)
             if path.stem != lp.profile.key:
                 raise LoadError(
                     "file-name", path, line=lp.doc.line_of(("as_of",)),
@@ -178,8 +235,6 @@ def load_files(
             errors.extend(many.errors)
         except LoadError as one:
             errors.append(one)
-    loaded.sort(key=lambda lp: lp.profile.key)
-    return loaded, errors
 
 
 def load_profiles(

@@ -24,6 +24,7 @@ import pickle
 import sys
 import tempfile
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,22 +56,35 @@ def _files(directory: Path) -> list[Path]:
     return sorted(found)
 
 
-def cache_key(directory: Path) -> str:
-    """A digest of everything a loaded rule set depends on. Raises OSError if a file
-    cannot be read (the caller then loads without the cache)."""
+@cache
+def code_fingerprint() -> str:
+    """A digest of the engine's own source files, the package version and the Python
+    version. Raises OSError if a file cannot be read.
+
+    The loader's checks and the pickled classes live in the engine's modules: a changed
+    module (a source checkout between releases) must not revive an old cache entry.
+    """
     from .version import tool_version
 
     h = hashlib.sha256(_FORMAT)
-    for part in (str(directory), tool_version(), sys.version):
+    for part in (tool_version(), sys.version):
         h.update(part.encode() + b"\0")
-    # the loader's checks and the pickled classes live in the engine's modules: a changed
-    # module (a source checkout between releases) must not revive an old rule set
-    engine_files = sorted(_ENGINE.glob("*.py"))
-    for label, paths in (("rules", _files(directory)), ("engine", engine_files)):
-        for path in paths:
-            data = path.read_bytes()
-            h.update(f"{label}:{path.name}:{len(data)}\0".encode())
-            h.update(data)
+    for path in sorted(_ENGINE.glob("*.py")):
+        data = path.read_bytes()
+        h.update(f"engine:{path.name}:{len(data)}\0".encode())
+        h.update(data)
+    return h.hexdigest()
+
+
+def cache_key(directory: Path) -> str:
+    """A digest of everything a loaded rule set depends on. Raises OSError if a file
+    cannot be read (the caller then loads without the cache)."""
+    h = hashlib.sha256(_FORMAT)
+    h.update(f"{directory}\0{code_fingerprint()}\0".encode())
+    for path in _files(directory):
+        data = path.read_bytes()
+        h.update(f"rules:{path.name}:{len(data)}\0".encode())
+        h.update(data)
     return h.hexdigest()
 
 

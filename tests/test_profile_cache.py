@@ -1,0 +1,199 @@
+"""The on-disk cache of validated profiles: the same text gives back an equal profile and
+the same output, a changed text is read afresh, a file with problems is never kept, the
+citations are checked against today's catalog every time, and a broken or disabled cache
+only costs time."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from engine import bundled_dir
+from engine.catalog import Catalog
+from engine.errors import LoadErrors
+from engine.loader import load_files
+from engine.loader import load_profile
+from engine.profile_cache import ProfileCache
+from engine.profile_cache import dumps
+from engine.profile_cache import loads
+from engine.profile_cache import open_cache
+from engine.rule_cache import CACHE_DIR_ENV
+from engine.rule_cache import NO_CACHE_ENV
+from engine.yamlsource import load_document
+
+from .helpers import run_cli
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    where = tmp_path / "cache"
+    monkeypatch.setenv(CACHE_DIR_ENV, str(where))
+    monkeypatch.delenv(NO_CACHE_ENV, raising=False)
+    return where
+
+
+def _entries(cache_dir: Path) -> int:
+    with sqlite3.connect(cache_dir / "profiles.sqlite") as db:
+        return db.execute("SELECT count(*) FROM profiles").fetchone()[0]
+
+
+def test_every_bundled_profile_comes_back_equal_and_of_the_same_classes(engine):
+    loaded, errors = load_files(sorted(bundled_dir("profiles").glob("*.yaml")),
+                                engine.ruleset.catalog)
+    assert not errors and len(loaded) > 100
+    for lp in loaded:
+        back = loads(dumps(lp.profile))
+        assert back == lp.profile
+        for section in type(back).model_fields:
+            assert type(getattr(back, section)) is type(getattr(lp.profile, section))
+
+
+def test_a_second_load_comes_from_the_cache(engine, tmp_path, cache_dir):
+    path = tmp_path / "india@2022.yaml"
+    path.write_text((bundled_dir("profiles") / "india@2022.yaml").read_text())
+    first_cache = open_cache()
+    first = load_profile(path, engine.ruleset.catalog, first_cache)
+    first_cache.close()
+    assert (first_cache.hits, first_cache.misses) == (0, 1)
+    again = open_cache()
+    second = load_profile(path, engine.ruleset.catalog, again)
+    again.close()
+    assert (again.hits, again.misses) == (1, 0)
+    assert second.profile == first.profile and second.file == first.file
+    assert engine.score(second.profile) == engine.score(first.profile)
+
+
+def test_a_changed_file_is_read_afresh_and_its_errors_name_the_line(engine, tmp_path, cache_dir):
+    path = tmp_path / "india@2022.yaml"
+    good = (bundled_dir("profiles") / "india@2022.yaml").read_text()
+    path.write_text(good)
+    load_files([path], engine.ruleset.catalog)
+    assert _entries(cache_dir) == 1
+    bad = good.replace("as_of: 2022-", "as_of: 2022-13-", 1)
+    assert bad != good
+    path.write_text(bad)
+    _, errors = load_files([path], engine.ruleset.catalog)
+    as_of_line = next(i for i, row in enumerate(bad.splitlines(), 1) if row.startswith("as_of:"))
+    assert [(e.code, e.line) for e in errors] == [("wrong-type", as_of_line)]
+    assert _entries(cache_dir) == 1  # the bad text was not kept
+
+
+def test_a_file_with_problems_is_never_cached(engine, tmp_path, cache_dir):
+    path = tmp_path / "testland@2022.yaml"
+    path.write_text("country: testland\nname: Testland\nas_of: 2022-07-01\ncommitment:\n"
+                    "  tier: bilateral-treaty\nnot_a_field: 1\n")
+    for _ in range(2):
+        _, errors = load_files([path], engine.ruleset.catalog)
+        assert [(e.code, e.line) for e in errors] == [("unknown-field", 6)]
+    assert _entries(cache_dir) == 0
+
+
+def test_citations_of_a_cached_profile_are_checked_against_todays_catalog(
+        engine, tmp_path, cache_dir):
+    path = tmp_path / "india@2022.yaml"
+    text = (bundled_dir("profiles") / "india@2022.yaml").read_text()
+    path.write_text(text)
+    load_files([path], engine.ruleset.catalog)  # cached, its citations fine
+    lp = load_profile(path, engine.ruleset.catalog)
+    cited = lp.profile.commitment.tier.source  # type: ignore[union-attr]
+    assert cited is not None
+    source_id = cited.partition("#")[0]
+    without = Catalog(tuple(e for e in engine.ruleset.catalog.entries.values()
+                            if e.id != source_id))
+    cache = open_cache()
+    with pytest.raises(LoadErrors) as caught:
+        load_profile(path, without, cache)
+    cache.close()
+    assert cache.hits == 1  # read back from the cache, and still checked
+    problem = next(e for e in caught.value.errors if e.field == "commitment.tier.source")
+    assert problem.code == "unknown-source"
+    # the line is found in the file's text, parsed only for this error
+    assert problem.line == load_document(path).line_of(("commitment", "tier", "source"))
+    assert problem.line is not None
+
+
+def test_a_corrupt_cache_is_ignored(engine, tmp_path, cache_dir):
+    cache_dir.mkdir(parents=True)
+    (cache_dir / "profiles.sqlite").write_bytes(b"this is not a database" * 100)
+    path = tmp_path / "india@2022.yaml"
+    path.write_text((bundled_dir("profiles") / "india@2022.yaml").read_text())
+    loaded, errors = load_files([path], engine.ruleset.catalog)
+    assert not errors and loaded[0].profile.key == "india@2022"
+
+
+def test_an_entry_that_does_not_unpickle_is_read_afresh(engine, tmp_path, cache_dir):
+    path = tmp_path / "india@2022.yaml"
+    text = (bundled_dir("profiles") / "india@2022.yaml").read_text()
+    path.write_text(text)
+    load_files([path], engine.ruleset.catalog)
+    with sqlite3.connect(cache_dir / "profiles.sqlite") as db:
+        db.execute("UPDATE profiles SET data = ?", (b"torn",))
+    cache = open_cache()
+    lp = load_profile(path, engine.ruleset.catalog, cache)
+    cache.close()
+    assert (cache.hits, cache.misses) == (0, 1)
+    assert lp.profile.key == "india@2022"
+
+
+def test_the_cache_can_be_turned_off(engine, tmp_path, cache_dir, monkeypatch):
+    monkeypatch.setenv(NO_CACHE_ENV, "1")
+    assert not open_cache().enabled
+    path = tmp_path / "india@2022.yaml"
+    path.write_text((bundled_dir("profiles") / "india@2022.yaml").read_text())
+    load_files([path], engine.ruleset.catalog)
+    assert not (cache_dir / "profiles.sqlite").exists()
+
+
+def test_an_unwritable_cache_only_costs_time(engine, tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv(CACHE_DIR_ENV, str(blocker / "cache"))  # cannot be created
+    monkeypatch.delenv(NO_CACHE_ENV, raising=False)
+    cache = open_cache()
+    path = tmp_path / "india@2022.yaml"
+    path.write_text((bundled_dir("profiles") / "india@2022.yaml").read_text())
+    assert load_profile(path, engine.ruleset.catalog, cache).profile.key == "india@2022"
+    cache.close()
+    assert not cache.enabled
+
+
+def test_the_cache_file_is_private(engine, tmp_path, cache_dir):
+    path = tmp_path / "india@2022.yaml"
+    path.write_text((bundled_dir("profiles") / "india@2022.yaml").read_text())
+    load_files([path], engine.ruleset.catalog)
+    assert (cache_dir / "profiles.sqlite").stat().st_mode & 0o077 == 0
+
+
+def test_the_oldest_entries_go_first(engine, tmp_path, cache_dir, monkeypatch):
+    import engine.profile_cache as profile_cache
+
+    monkeypatch.setattr(profile_cache, "MAX_ENTRIES", 3)
+    texts = (bundled_dir("profiles") / "india@2022.yaml").read_text()
+    cache = ProfileCache(cache_dir / "profiles.sqlite")
+    profile = load_profile(bundled_dir("profiles") / "india@2022.yaml").profile
+    for i in range(5):
+        cache.put(texts + f"# {i}\n", profile)
+    cache.close()
+    reread = ProfileCache(cache_dir / "profiles.sqlite")
+    kept = [reread.get(texts + f"# {i}\n") is not None for i in range(5)]
+    reread.close()
+    assert kept == [False, False, True, True, True]
+
+
+def test_batch_output_is_the_same_cold_warm_and_without_the_cache(
+        tmp_path, cache_dir, monkeypatch, profiles_copy):
+    outputs = []
+    for label in ("off", "cold", "warm"):
+        if label == "off":
+            monkeypatch.setenv(NO_CACHE_ENV, "1")
+        else:
+            monkeypatch.delenv(NO_CACHE_ENV, raising=False)
+        out = tmp_path / f"{label}.json"
+        result = run_cli("batch", "--profiles", str(profiles_copy), "--all",
+                         "--format", "json", "-o", str(out))
+        assert result.exit_code == 0, result.output
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert _entries(cache_dir) == len(list(profiles_copy.glob("*.yaml")))
