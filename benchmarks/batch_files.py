@@ -1,0 +1,152 @@
+"""``latticework batch`` over many profile files: time, peak memory, and the same bytes.
+
+    .venv/bin/python benchmarks/batch_files.py --files 10000 [--dir DIR] [--jobs 2] [--format json]
+
+Writes N profile files (the bench's seeded generator, every known fact with a source, a
+confidence and a note, as real profiles carry them; kept in ``--dir`` for later runs)
+and runs the real command on them, each run a fresh process:
+
+* ``cold``: ``LATTICEWORK_NO_CACHE=1``, every file parsed and validated;
+* ``filling``: the profile cache on, empty (it is written as the files are read);
+* ``warm``: the cache on and full (no file is parsed);
+* ``cold --jobs J`` for each J of ``--jobs``.
+
+Each run is timed whole (start-up included) and its peak resident memory is read from
+the kernel's account of that child (``wait4``: the largest of the process and the
+workers it waited for). Every run must write the same bytes, or the script fails.
+The cache is kept in a temporary directory, never the user's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from engine.bench.run import SEED
+from engine.bench.synthetic import random_profile_data
+from engine.fields import field_specs
+
+SOURCE = "partnerships-2022#shifting-alignments"  # a catalogued source and section
+CONFIDENCES = ("stated-in-document", "found-in-public-text", "provisional")
+
+
+def profile_document(rng: random.Random, index: int) -> dict[str, Any]:
+    """A generated profile as a file holds it: each known fact with its provenance."""
+    data = random_profile_data(rng, index)
+    year = data["as_of"].year
+    for path, spec in field_specs().items():
+        section, dot, name = path.partition(".")
+        if not dot or name not in data.get(section, {}):
+            continue
+        fact: dict[str, Any] = {
+            "value": data[section][name], "source": SOURCE,
+            "confidence": rng.choice(CONFIDENCES),
+            "note": "A generated fact with a note of some length, as real profiles carry one.",
+        }
+        if spec.max_age is not None:
+            fact["period"] = str(year)
+        data[section][name] = fact
+    return data
+
+
+def write_profiles(directory: Path, n: int, seed: int = SEED) -> None:
+    """N profile files named after their keys; files already there are kept."""
+    directory.mkdir(parents=True, exist_ok=True)
+    yaml = YAML(typ="safe")
+    yaml.default_flow_style = False
+    rng = random.Random(seed)
+    for i in range(n):
+        data = profile_document(rng, i)
+        target = directory / f"{data['country']}@{data['as_of'].year}.yaml"
+        if not target.exists():
+            with target.open("w", encoding="utf-8") as fh:
+                yaml.dump(data, fh)
+
+
+def run_batch(profiles: Path, output: Path, env: dict[str, str],
+              jobs: int) -> tuple[float, float]:
+    """(seconds, peak RSS in MB) of one ``latticework batch`` process."""
+    command = [sys.executable, "-m", "engine.cli", "batch", "--profiles", str(profiles),
+               "--all", "--format", "csv", "-o", str(output), "--jobs", str(jobs)]
+    start = time.perf_counter()
+    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+    assert child.stderr is not None
+    errors = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    took = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise SystemExit(f"batch failed ({child.returncode}): {errors.decode()[-2000:]}")
+    # ru_maxrss is in kilobytes on Linux and the BSDs, bytes on macOS
+    scale = 1024 * 1024 if sys.platform == "darwin" else 1024
+    return took, usage.ru_maxrss / scale
+
+
+def measure(files: int, directory: Path, jobs: list[int]) -> dict[str, Any]:
+    write_profiles(directory, files)
+    count = len(list(directory.glob("*.yaml")))
+    runs: dict[str, dict[str, float]] = {}
+    digests: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="latticework-batch-bench-") as scratch:
+        base = dict(os.environ, LATTICEWORK_CACHE_DIR=str(Path(scratch) / "cache"))
+        base.pop("LATTICEWORK_NO_CACHE", None)
+        plan = [("cold", {"LATTICEWORK_NO_CACHE": "1"}, 1), ("filling", {}, 1),
+                ("warm", {}, 1)]
+        plan += [(f"cold --jobs {j}", {"LATTICEWORK_NO_CACHE": "1"}, j) for j in jobs]
+        for label, extra, j in plan:
+            out = Path(scratch) / "out.csv"
+            took, rss = run_batch(directory, out, dict(base, **extra), j)
+            runs[label] = {"seconds": round(took, 2), "profiles_per_s": round(count / took),
+                           "peak_rss_mb": round(rss, 1)}
+            digests[label] = hashlib.sha256(out.read_bytes()).hexdigest()
+            out.unlink()
+    if len(set(digests.values())) != 1:
+        raise SystemExit(f"the runs wrote different outputs: {digests}")
+    return {"files": count, "runs": runs, "output_sha256": next(iter(digests.values())),
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+                       f"Python {platform.python_version()}"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--files", type=int, default=10_000, help="profile files (10000)")
+    parser.add_argument("--dir", type=Path, default=None,
+                        help="where the files are written and kept (default: a temporary one)")
+    parser.add_argument("--jobs", type=int, action="append", default=None,
+                        help="also a cold run with --jobs J (repeatable; default 2)")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    args = parser.parse_args()
+    if args.files < 1:
+        parser.error("--files must be at least 1")
+    jobs = args.jobs if args.jobs is not None else [2]
+    if args.dir is None:
+        with tempfile.TemporaryDirectory(prefix="latticework-profiles-") as where:
+            figures = measure(args.files, Path(where), jobs)
+    else:
+        figures = measure(args.files, args.dir, jobs)
+    if args.format == "json":
+        print(json.dumps(figures, indent=2))
+        return
+    print(f"latticework batch over {figures['files']:,} files ({figures['machine']})")
+    cold = figures["runs"]["cold"]["seconds"]
+    for label, run in figures["runs"].items():
+        print(f"  {label:16s} {run['seconds']:7.2f} s  {run['profiles_per_s']:6,} profiles/s  "
+              f"peak RSS {run['peak_rss_mb']:6.1f} MB  x{cold / run['seconds']:.2f}")
+    print(f"  every run wrote the same bytes (sha256 {figures['output_sha256'][:16]}...)")
+
+
+if __name__ == "__main__":
+    main()
