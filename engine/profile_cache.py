@@ -73,24 +73,23 @@ def _models() -> dict[str, type[BaseModel]]:
 
 @cache
 def _dispatch() -> dict[type, Any]:
+    # a model class goes by its name here, and a model as its class and state: loading
+    # makes it with the class's __new__ (pickle's NEWOBJ, no Python call) and hands the
+    # state to pydantic's own __setstate__, which validates nothing again
+    names = {model: name for name, model in _models().items()}
     table: dict[type, Any] = dict(copyreg.dispatch_table)
-    for name, model in _models().items():
-        table[model] = _reducer(name)
+    table[type(Profile)] = lambda model: (_model_named, (names[model],))
+    for model in names:
+        table[model] = _reduce
     return table
 
 
-def _reducer(name: str) -> Any:
-    def reduce(obj: BaseModel) -> tuple[Any, tuple[str, Any]]:
-        return (_rebuild, (name, obj.__getstate__()))
-    return reduce
+def _reduce(obj: BaseModel) -> tuple[Any, ...]:
+    return (copyreg.__newobj__, (type(obj),), obj.__getstate__())  # type: ignore[attr-defined]
 
 
-def _rebuild(name: str, state: Any) -> BaseModel:
-    # pydantic's own pickling protocol: __getstate__ and __setstate__, no validation again
-    model = _models()[name]
-    obj = model.__new__(model)
-    obj.__setstate__(state)
-    return obj
+def _model_named(name: str) -> type[BaseModel]:
+    return _models()[name]
 
 
 def dumps(profile: Profile) -> bytes:
