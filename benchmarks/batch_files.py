@@ -11,6 +11,8 @@ and runs the real command on them, each run a fresh process:
 * ``warm``: the cache on and full (no file is parsed);
 * ``cold --jobs J`` for each J of ``--jobs``.
 
+``--runs`` picks some of them (``--runs cold`` for a memory check at 100,000 files).
+
 Each run is timed whole (start-up included) and its peak resident memory is read from
 the kernel's account of that child (``wait4``: the largest of the process and the
 workers it waited for). Every run must write the same bytes, or the script fails.
@@ -95,7 +97,11 @@ def run_batch(profiles: Path, output: Path, env: dict[str, str],
     return took, usage.ru_maxrss / scale
 
 
-def measure(files: int, directory: Path, jobs: list[int]) -> dict[str, Any]:
+RUNS = ("cold", "filling", "warm", "jobs")
+
+
+def measure(files: int, directory: Path, jobs: list[int],
+            runs_wanted: tuple[str, ...] = RUNS) -> dict[str, Any]:
     write_profiles(directory, files)
     count = len(list(directory.glob("*.yaml")))
     runs: dict[str, dict[str, float]] = {}
@@ -105,7 +111,11 @@ def measure(files: int, directory: Path, jobs: list[int]) -> dict[str, Any]:
         base.pop("LATTICEWORK_NO_CACHE", None)
         plan = [("cold", {"LATTICEWORK_NO_CACHE": "1"}, 1), ("filling", {}, 1),
                 ("warm", {}, 1)]
-        plan += [(f"cold --jobs {j}", {"LATTICEWORK_NO_CACHE": "1"}, j) for j in jobs]
+        plan = [step for step in plan if step[0] in runs_wanted]
+        if "warm" in runs_wanted and "filling" not in runs_wanted:
+            raise SystemExit("a warm run needs the filling run before it")
+        if "jobs" in runs_wanted:
+            plan += [(f"cold --jobs {j}", {"LATTICEWORK_NO_CACHE": "1"}, j) for j in jobs]
         for label, extra, j in plan:
             out = Path(scratch) / "out.csv"
             took, rss = run_batch(directory, out, dict(base, **extra), j)
@@ -127,24 +137,30 @@ def main() -> None:
                         help="where the files are written and kept (default: a temporary one)")
     parser.add_argument("--jobs", type=int, action="append", default=None,
                         help="also a cold run with --jobs J (repeatable; default 2)")
+    parser.add_argument("--runs", default=",".join(RUNS),
+                        help=f"which runs, comma-separated ({','.join(RUNS)})")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     args = parser.parse_args()
     if args.files < 1:
         parser.error("--files must be at least 1")
     jobs = args.jobs if args.jobs is not None else [2]
+    wanted = tuple(r.strip() for r in args.runs.split(",") if r.strip())
+    if not wanted or set(wanted) - set(RUNS):
+        parser.error(f"--runs takes some of {', '.join(RUNS)}")
     if args.dir is None:
         with tempfile.TemporaryDirectory(prefix="latticework-profiles-") as where:
-            figures = measure(args.files, Path(where), jobs)
+            figures = measure(args.files, Path(where), jobs, wanted)
     else:
-        figures = measure(args.files, args.dir, jobs)
+        figures = measure(args.files, args.dir, jobs, wanted)
     if args.format == "json":
         print(json.dumps(figures, indent=2))
         return
     print(f"latticework batch over {figures['files']:,} files ({figures['machine']})")
-    cold = figures["runs"]["cold"]["seconds"]
+    cold = figures["runs"].get("cold", {}).get("seconds")
     for label, run in figures["runs"].items():
+        ratio = f"  x{cold / run['seconds']:.2f}" if cold else ""
         print(f"  {label:16s} {run['seconds']:7.2f} s  {run['profiles_per_s']:6,} profiles/s  "
-              f"peak RSS {run['peak_rss_mb']:6.1f} MB  x{cold / run['seconds']:.2f}")
+              f"peak RSS {run['peak_rss_mb']:6.1f} MB{ratio}")
     print(f"  every run wrote the same bytes (sha256 {figures['output_sha256'][:16]}...)")
 
 
