@@ -186,9 +186,10 @@ def profile_files(directory: str | Path) -> list[Path]:
     except OSError as exc:
         raise LoadError("unreadable", d, detail="the directory of profile files cannot be read "
                         f"({exc.strerror or exc})") from None
-    return sorted(d / name for name in names
-                  if not name.startswith(".")
-                  and os.path.splitext(name)[1].lower() in (".yaml", ".yml"))
+    # sorted as names: the same order as the paths (one parent), without comparing Paths
+    return [d / name for name in sorted(names)
+            if not name.startswith(".")
+            and os.path.splitext(name)[1].lower() in (".yaml", ".yml")]
 
 
 def check_profile_suffix(path: Path) -> None:
