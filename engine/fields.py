@@ -9,7 +9,6 @@ tests know what values exist.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import typing
 from dataclasses import dataclass
@@ -174,6 +173,8 @@ def show_value(v: Any) -> str:
 
 
 def suggest(word: str, choices: typing.Iterable[str], n: int = 3) -> list[str]:
+    import difflib  # only a mistake needs it: not paid for at every start
+
     return difflib.get_close_matches(word, list(choices), n=n, cutoff=0.6)
 
 

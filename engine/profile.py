@@ -16,12 +16,13 @@ an unknown field is false, ``present: false`` matches it) and never as zero.
 Field names avoid ``id``, ``sid`` and ``$s``, which durable_rules reserves.
 """
 
-from __future__ import annotations
-
+# Without ``from __future__ import annotations``: pydantic would evaluate each field's
+# annotation from its text for every model (and every Fact[X]) it builds; here Python
+# evaluates each once, at import, and the start of every command pays for this module.
 import datetime as dt
 import re
+import types
 from enum import StrEnum
-from typing import TYPE_CHECKING
 from typing import Annotated
 from typing import Any
 from typing import Generic
@@ -35,10 +36,8 @@ from pydantic import StrictBool
 from pydantic import StrictInt
 from pydantic import StrictStr
 from pydantic import model_validator
-
-if TYPE_CHECKING:
-    from pydantic.json_schema import JsonDict
-    from pydantic.json_schema import JsonValue
+from pydantic.json_schema import JsonDict
+from pydantic.json_schema import JsonValue
 
 T = TypeVar("T")
 
@@ -74,7 +73,10 @@ Count = Annotated[StrictInt, Field(ge=0, le=10_000_000)]
 class Fact(BaseModel, Generic[T]):
     """A value and its provenance."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # A fact and a section are validated inside a profile, whose validator holds theirs:
+    # their own are built only if one is validated alone (defer_build), and the sections'
+    # defaults below are made without one (model_construct).
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     value: T
     source: Annotated[StrictStr, Field(pattern=SOURCE_PATTERN)] | None = None
@@ -98,9 +100,27 @@ class Fact(BaseModel, Generic[T]):
             return data
         return {"value": data}
 
+    def __class_getitem__(cls, value_type: Any) -> Any:
+        # Fact[X] is a plain subclass whose value is an X, made once per X and named as
+        # pydantic names a parametrization ("Fact[Level]"), so that the JSON Schema and
+        # the error messages are those of a generic model. Pydantic's parametrizing
+        # substitutes the type variable through every field again, and made building the
+        # profile's models, at every start of the command line, a fifth slower.
+        made = _FACTS.get(value_type)
+        if made is None:
+            name = cls.model_parametrized_name((value_type,))
+            namespace = {"__module__": cls.__module__, "__qualname__": name,
+                         "__annotations__": {"value": value_type}}
+            made = _FACTS[value_type] = types.new_class(
+                name, (cls,), exec_body=lambda ns: ns.update(namespace))
+        return made
+
+
+_FACTS: dict[Any, type] = {}
+
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 # Facts of geography or history: a counterfactual may not propose to change them.
@@ -343,7 +363,9 @@ class Alignment(Section):
 class Profile(BaseModel):
     """One partner at one date; ``key`` is ``<country>@<year of as_of>``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # built when the first profile is validated: one read back from the profile cache,
+    # or a command that reads none, never needs the validator
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     country: Annotated[StrictStr, Field(pattern=COUNTRY_PATTERN, max_length=40)]
     name: Annotated[StrictStr, Field(min_length=1, max_length=80)]
@@ -358,12 +380,12 @@ class Profile(BaseModel):
     unknown: dict[Annotated[StrictStr, Field(pattern=r"^[a-z_]+\.[a-z0-9_]+$")],
                   Annotated[StrictStr, Field(min_length=10)]] = {}
     commitment: Commitment
-    forces: Forces = Forces()
-    cooperation: Cooperation = Cooperation()
-    dependence: Dependence = Dependence()
-    sanctions: Sanctions = Sanctions()
-    threat: Threat = Threat()
-    alignment: Alignment = Alignment()
+    forces: Forces = Forces.model_construct()
+    cooperation: Cooperation = Cooperation.model_construct()
+    dependence: Dependence = Dependence.model_construct()
+    sanctions: Sanctions = Sanctions.model_construct()
+    threat: Threat = Threat.model_construct()
+    alignment: Alignment = Alignment.model_construct()
 
     @property
     def key(self) -> str:
