@@ -35,8 +35,8 @@ from .loader import PROFILE_SUFFIX
 from .loader import LoadedProfile
 from .loader import check_profile_suffix
 from .loader import is_key
-from .loader import load_profile
 from .loader import load_profiles
+from .loader import load_through_cache
 from .loader import profile_files
 from .profile import Profile
 from .results import BatchResult
@@ -164,7 +164,7 @@ class Engine:
         if not isinstance(profile, (str, os.PathLike)):
             raise TypeError(f"expected a Profile or the path of a profile file (str or Path), "
                             f"got {type(profile).__name__}")
-        return load_profile(profile, self.ruleset.catalog).profile
+        return load_through_cache(profile, self.ruleset.catalog).profile
 
     # --- many profiles -----------------------------------------------------------------------
 
@@ -183,14 +183,14 @@ class Engine:
         """A profile by key (``india@2022``, the file ``india@2022.yaml``) or by file path."""
         text = str(key_or_file)
         if not is_key(text) or Path(text).exists():
-            return load_profile(text, self.ruleset.catalog)
+            return load_through_cache(text, self.ruleset.catalog)
         directory = Path(profiles_dir or bundled_dir("profiles"))
         files = profile_files(directory)
         # KEY.yaml first; a KEY.yml or KEY.YAML alone is reported, as in a batch
         for path in sorted(files, key=lambda p: p.suffix != PROFILE_SUFFIX):
             if path.stem == text:
                 check_profile_suffix(path)
-                return load_profile(path, self.ruleset.catalog)
+                return load_through_cache(path, self.ruleset.catalog)
         raise UnknownProfileError(text, suggest(text, [p.stem for p in files]))
 
     def score_iter(

@@ -26,9 +26,7 @@ from typing import Any
 from typing import Protocol
 
 from .compiler import SENTINEL
-from .compiler import compile_ruleset
 from .compiler import text_token
-from .durable_limits import split_rulesets
 from .errors import DurableEngineError
 from .errors import EngineClosedError
 from .reference import FlatFact
@@ -117,7 +115,7 @@ class DurableEvaluator:
         # passing more tests than its matching stack holds corrupts the heap)
         self._ruleset_names: list[str] = []
         base = f"latticework-{ruleset.digest}-{next(_names)}"
-        for i, definitions in enumerate(split_rulesets(compile_ruleset(ruleset))):
+        for i, definitions in enumerate(ruleset.durable_rulesets):
             name = f"{base}-{i}"
             try:
                 handles.append(core.create_ruleset(name, self._encode(definitions)))
@@ -248,7 +246,7 @@ class HostDurableEvaluator:
         self._finalizer = weakref.finalize(self, _delete_rulesets, self._core, handles)
         self._ruleset_names: list[str] = []
         base = f"latticework-{ruleset.digest}-{next(_names)}"
-        for i, definitions in enumerate(split_rulesets(compile_ruleset(ruleset))):
+        for i, definitions in enumerate(ruleset.durable_rulesets):
             name = f"{base}-{i}"
             try:
                 self._host.set_rulesets({name: self._with_actions(definitions)})

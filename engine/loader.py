@@ -162,6 +162,17 @@ def load_profile(path: str | Path, catalog: Catalog | None = None,
     return LoadedProfile(profile, doc.file, doc)
 
 
+def load_through_cache(path: str | Path, catalog: Catalog | None = None) -> LoadedProfile:
+    """:func:`load_profile` with the profile cache, for a command that names one file."""
+    from .profile_cache import open_cache  # sqlite3 is imported only for files
+
+    cache = open_cache()
+    try:
+        return load_profile(path, catalog, cache)
+    finally:
+        cache.close()
+
+
 PROFILE_SUFFIX = ".yaml"
 
 

@@ -4,8 +4,8 @@ Loading and checking the bundled rules costs more than scoring a profile: a comm
 scores one profile (``latticework score KEY``) spends most of its own time there. A rule set
 that loaded without errors is pickled into a per-user cache directory, one file per rules
 directory, under a key made of the bytes of every file in that directory and its
-``sources/`` folder, the engine's own source files, the package version and the Python
-version. A file is only ever used when its key matches the key computed afresh from the
+``sources/`` folder, the engine's own source files and the versions of Python and
+pydantic. A file is only ever used when its key matches the key computed afresh from the
 files now on disk, so an edit to any rule, catalog or model file, or to the engine,
 loads the rules again. Anything that goes wrong with the cache (unreadable, corrupt, a
 read-only disk) is ignored and the rules are loaded as if there were no cache; a set that
@@ -58,16 +58,20 @@ def _files(directory: Path) -> list[Path]:
 
 @cache
 def code_fingerprint() -> str:
-    """A digest of the engine's own source files, the package version and the Python
-    version. Raises OSError if a file cannot be read.
+    """A digest of the engine's own source files and the versions of Python, pydantic and
+    pydantic-core. Raises OSError if a file cannot be read.
 
     The loader's checks and the pickled classes live in the engine's modules: a changed
-    module (a source checkout between releases) must not revive an old cache entry.
+    module (a source checkout between releases) must not revive an old cache entry, and
+    neither must another pydantic, whose models are pickled. The package's own version
+    adds nothing to the sources, and reading it from the installed metadata cost more
+    than the rest of the key.
     """
-    from .version import tool_version
+    import pydantic
+    import pydantic_core
 
     h = hashlib.sha256(_FORMAT)
-    for part in (tool_version(), sys.version):
+    for part in (sys.version, pydantic.VERSION, pydantic_core.__version__):
         h.update(part.encode() + b"\0")
     for path in sorted(_ENGINE.glob("*.py")):
         data = path.read_bytes()
@@ -118,7 +122,7 @@ def load_cached(directory: Path, load: Callable[[Path], RuleSet] | None = None) 
     ruleset = load(directory)
     try:
         # computed now so that the cached copy carries them
-        ruleset.digest, ruleset.group_checks, ruleset.fields_read  # noqa: B018
+        ruleset.digest, ruleset.group_checks, ruleset.fields_read, ruleset.durable_rulesets  # noqa: B018
         _write(target, pickle.dumps((key, ruleset), protocol=pickle.HIGHEST_PROTOCOL))
     except Exception:  # noqa: BLE001 - a cache that cannot be written is only slower
         pass

@@ -214,3 +214,12 @@ class RuleSet:
             used |= fields_of(r.when)
         return tuple(spec for path, spec in field_specs().items() if path in used)
 
+    @cached_property
+    def durable_rulesets(self) -> tuple[dict[str, dict[str, Any]], ...]:
+        """The rules as durable_rules ruleset definitions, split to fit its fixed tables:
+        worked out once, and kept with the rule set in the rule-set cache."""
+        from .compiler import compile_ruleset  # the compiler reads RuleSet: no cycle at import
+        from .durable_limits import split_rulesets
+
+        return tuple(split_rulesets(compile_ruleset(self)))
+

@@ -69,18 +69,28 @@ def write_rules(
 
 def break_first_rule_in_durable(monkeypatch, ruleset):
     """Make durable_rules refuse the first rule (an exponent number, which it rejects) while
-    the loader still accepts it: the rule whose error must be named. Returns that rule."""
-    import engine.evaluator as evaluator_module
+    the loader still accepts it: the rule whose error must be named. Returns that rule.
 
-    original = evaluator_module.compile_ruleset
+    Rule sets compile their rules once and keep the result (``RuleSet.durable_rulesets``):
+    the compiler is patched for the rule sets loaded from now on, and this one's kept
+    result is replaced."""
+    import engine.compiler as compiler_module
+
+    original = compiler_module.compile_ruleset
     victim = ruleset.rules[0]
 
     def broken(rs):
         out = original(rs)
-        out[victim.id]["all"][0]["m"] = {"$and": [{"kind": "profile"}, {"$gt": {"x": 1e-05}}]}
+        if victim.id in out:
+            out[victim.id]["all"][0]["m"] = {"$and": [{"kind": "profile"},
+                                                      {"$gt": {"x": 1e-05}}]}
         return out
 
-    monkeypatch.setattr(evaluator_module, "compile_ruleset", broken)
+    monkeypatch.setattr(compiler_module, "compile_ruleset", broken)
+    from engine.durable_limits import split_rulesets
+
+    monkeypatch.setitem(ruleset.__dict__, "durable_rulesets",
+                        tuple(split_rulesets(broken(ruleset))))
     return victim
 
 

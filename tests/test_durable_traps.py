@@ -91,11 +91,11 @@ def test_a_ruleset_without_its_sentinel_is_an_error_not_a_crash(evaluator):
     # without the sentinel a profile no rule matches fires nothing: the evaluator refuses
     # it and leaves that first session alone
     out = in_child(f"""
-        import engine.evaluator as evaluator_module
+        import engine.durable_limits as limits_module
         from engine import DurableEngineError, Engine
         from engine.compiler import SENTINEL
         from tests.helpers import minimal_profile
-        original = evaluator_module.split_rulesets
+        original = limits_module.split_rulesets
 
         def without_sentinel(definitions):
             shards = original(definitions)
@@ -103,7 +103,7 @@ def test_a_ruleset_without_its_sentinel_is_an_error_not_a_crash(evaluator):
                 del shard[SENTINEL]
             return shards
 
-        evaluator_module.split_rulesets = without_sentinel
+        limits_module.split_rulesets = without_sentinel
         with Engine.load(evaluator={evaluator!r}) as e:
             try:
                 e.fired(minimal_profile())
@@ -122,10 +122,10 @@ def test_failed_assertion_is_refused_and_its_session_never_deleted(rules_copy, e
 
     rules = extra_rules(rules_copy, 65)
     out = in_child(f"""
-        import engine.evaluator as evaluator_module
+        import engine.durable_limits as limits_module
         from engine import DurableEngineError, Engine
         from tests.helpers import minimal_profile
-        evaluator_module.split_rulesets = lambda definitions: [definitions]
+        limits_module.split_rulesets = lambda definitions: [definitions]
         with Engine.load({str(rules)!r}, evaluator={evaluator!r}) as e:
             try:
                 e.fired(minimal_profile(dependence={{"arms_us_share": 100}}))
