@@ -72,6 +72,7 @@ class CitationProblem:
 class Catalog:
     def __init__(self, entries: tuple[SourceEntry, ...]) -> None:
         self.entries = {e.id: e for e in entries}
+        self._verdicts: dict[str, CitationProblem | None] = {}
 
     def citation_problem(self, source_id: str, section: str | None) -> CitationProblem | None:
         """What is wrong with a citation, if anything: no such source, or no such section."""
@@ -90,14 +91,20 @@ class Catalog:
 
     def check_profile_citations(self, profile: Profile, doc: Document) -> list[LoadError]:
         problems: list[LoadError] = []
+        # a citation's verdict depends on its text alone, and profiles cite few texts
+        known = self._verdicts
         for section in SECTIONS:
-            part = getattr(profile, section)
-            for name in type(part).model_fields:
-                fact = getattr(part, name)
+            for name, fact in getattr(profile, section).__dict__.items():
                 if fact is None or fact.source is None:
                     continue
-                source_id, _, sec = fact.source.partition("#")
-                problem = self.citation_problem(source_id, sec or None)
+                cited = fact.source
+                if cited in known:
+                    problem = known[cited]
+                else:
+                    source_id, _, sec = cited.partition("#")
+                    problem = self.citation_problem(source_id, sec or None)
+                    if len(known) < 10_000:
+                        known[cited] = problem
                 if problem:
                     problems.append(problem.at(doc.file,
                                                line=doc.line_of((section, name, "source")),
