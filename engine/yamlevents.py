@@ -7,26 +7,18 @@ needs (aliases, depth, tags, complex and duplicate keys) is made as its events p
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from typing import NoReturn
 
 from ruamel.yaml.composer import ComposerError
 from ruamel.yaml.error import YAMLError
-from ruamel.yaml.events import AliasEvent
-from ruamel.yaml.events import DocumentStartEvent
-from ruamel.yaml.events import MappingEndEvent
-from ruamel.yaml.events import MappingStartEvent
-from ruamel.yaml.events import ScalarEvent
-from ruamel.yaml.events import SequenceEndEvent
-from ruamel.yaml.events import SequenceStartEvent
 from ruamel.yaml.nodes import ScalarNode
 
-try:
-    from _ruamel_yaml import CParser as _CParser
-except ImportError:  # without ruamel.yaml.clib: its pure-Python parser, same events
-    _CParser = None
-
 from .errors import LoadError
+from .yamlscalars import Kinds
 from .yamlscalars import ScalarReader
 
 # Far deeper than any profile or rule file needs (a rule's conditions are refused well
@@ -42,20 +34,7 @@ _MAP = f"{_TAG}map"
 _SEQ = f"{_TAG}seq"
 
 Path_ = tuple[str | int, ...]
-
-
-class _Open:
-    """A mapping or list being read: its value, path, and for a mapping the key waiting
-    for its value and the line of each key so far."""
-
-    __slots__ = ("at", "is_map", "key", "key_lines", "value")
-
-    def __init__(self, value: Any, at: Path_, is_map: bool) -> None:
-        self.value = value
-        self.at = at
-        self.is_map = is_map
-        self.key: str | None = None
-        self.key_lines: dict[str, int] = {}
+_MISSING = object()  # not cached (None is a cached value: null)
 
 
 class Builder:
@@ -72,7 +51,10 @@ class Builder:
     def __init__(self, path: Path, reader: ScalarReader) -> None:
         self.path = path
         self.reader = reader
-        self.lines: dict[Path_, int] = {}
+        # the line of every path, kept as the parse gives it: for each mapping or list, its
+        # path and the line of each key or item (``lines_of`` makes the paths)
+        self.records: list[tuple[Path_, Any]] = []
+        self.root_line = 0
 
     def fail(self, code: str, event: Any, **kw: Any) -> LoadError:
         return LoadError(code, self.path, line=event.start_mark.line + 1, **kw)
@@ -80,144 +62,209 @@ class Builder:
     def build(self, text: str) -> tuple[bool, Any]:
         """(whether the text holds a document, its data).
 
+        Read by PyYAML's parser where it may, and by ruamel's otherwise and wherever
+        PyYAML's met a problem: every problem is reported as ruamel's libyaml sees it.
+        """
+        fast = self.reader.open_fast(text)
+        if fast is not None:
+            try:
+                return self._build(*fast)
+            except Exception:  # read again, for ruamel's own words about the problem
+                self.records.clear()
+        return self._build(*self.reader.open(text))
+
+    def _build(self, events: Iterator[Any], dispose: Callable[[], None] | None,
+               kinds: Kinds) -> tuple[bool, Any]:
+        """(whether the events hold a document, its data).
+
         The problems are reported in the order the composer reported them: an alias or
         nesting too deep first, as it stops the parse; then a syntax error anywhere;
         then the first problem of values (a tag, a key). So after a problem of values
-        the events are still read to the end, but nothing more is built.
+        the events are still read to the end (``_drain``), but nothing more is built.
         """
-        lines = self.lines
-        typed = self.reader.typed
-        stack: list[_Open] = []
-        parent: _Open | None = None
+        # Hundreds of events per file: the state of the collection being read is kept in
+        # locals (its value, whether a mapping, its path, the key waiting for its value,
+        # the line of each key so far), saved on ``stack`` while a child is read.
+        records = self.records
+        reader = self.reader
+        typed = reader.typed
+        plain_tags = reader.plain_tags
+        constructed = reader.constructed
+        stack: list[tuple[Any, bool, Path_, Any, Any]] = []
+        cur: Any = None  # None at the top, before and after the document's one value
+        is_map = False
+        at: Path_ = ()
+        key: Any = None
+        key_lines: Any = {}  # a mapping's line of each key; a list's line of each item
         anchors: dict[str, Any] = {}
         root: Any = None
         found = False
         document_start: Any = None
         depth = 0
         problem: LoadError | None = None
-        # ``ctag`` is what ruamel's ``tag`` property turns into text: None exactly when
-        # the event has no tag, read without the property's call
-        events, dispose = self.reader.open(text)
+        ScalarEvent, MappingStartEvent, MappingEndEvent, SequenceStartEvent, \
+            SequenceEndEvent, AliasEvent, DocumentStartEvent = kinds
         try:
             for event in events:
                 kind = type(event)
                 if kind is ScalarEvent:
-                    if document_start is None:
-                        document_start = event.start_mark
                     if event.anchor is not None:
                         self._anchor(event, anchors)
-                    if problem is not None:
-                        continue
-                    text_value = event.value
-                    # text: quoted, or plain that no pattern can make something else
-                    is_text = event.ctag is None and not (
-                        event.implicit[0] and text_value[:1] in typed)
-                    if parent is not None and parent.is_map and parent.key is None:
-                        if is_text and text_value not in parent.key_lines:
-                            key = text_value
-                        else:
+                    value = event.value
+                    if cur is None:  # the document is this one scalar
+                        document_start = event.start_mark
+                        self.root_line = event.start_mark.line + 1
+                        if event.tag is not None or event.implicit[0]:
                             try:
-                                key = self._key(event, parent)
+                                value = self._scalar(event, ())
                             except LoadError as exc:
                                 problem = exc
-                                continue
-                        parent.key_lines[key] = event.start_mark.line + 1
-                        parent.key = key
+                                break
+                        root, found = value, True
                         continue
-                    if is_text:
-                        value = text_value
-                    else:
+                    # text: quoted, or plain that no pattern makes something else (by its
+                    # first character, or as found the last time it was seen)
+                    if event.tag is None and (not event.implicit[0] or value[:1] not in typed
+                                               or plain_tags.get(value) == _STR):
+                        if key is not None or not is_map:
+                            pass  # a value, read as is
+                        elif value not in key_lines:
+                            key_lines[value] = event.start_mark.line + 1
+                            key = value
+                            continue
+                        else:
+                            try:
+                                key = self._key(event, at, key_lines)
+                            except LoadError as exc:
+                                problem = exc
+                                break
+                            continue
+                    elif is_map and key is None:
                         try:
-                            value = self._scalar(event, self._at(event, parent))
+                            key = self._key(event, at, key_lines)
                         except LoadError as exc:
                             problem = exc
-                            continue
+                            break
+                        continue
+                    else:  # a value of another type: the same few recur, already built
+                        tag = plain_tags.get(value) if event.tag is None else None
+                        hit = constructed.get((tag, value), _MISSING) if tag else _MISSING
+                        if hit is not _MISSING:
+                            value = hit
+                        else:
+                            try:
+                                value = self._scalar(
+                                    event, at + ((key,) if is_map else (len(cur),)))
+                            except LoadError as exc:
+                                problem = exc
+                                break
+                    if is_map:
+                        cur[key] = value
+                        key = None
+                    else:
+                        key_lines.append(event.start_mark.line + 1)
+                        cur.append(value)
                 elif kind is MappingStartEvent or kind is SequenceStartEvent:
-                    if document_start is None:
-                        document_start = event.start_mark
                     if event.anchor is not None:
                         self._anchor(event, anchors)
                     depth += 1
                     if depth > MAX_DEPTH:
-                        raise self.fail(
-                            "yaml-too-deep", event,
-                            expected=f"lists and mappings nested at most {MAX_DEPTH} deep",
-                            found=f"a {'list' if kind is SequenceStartEvent else 'mapping'} "
-                            f"at depth {depth}",
-                        )
-                    if problem is not None:
-                        continue
+                        raise self._too_deep(event, depth, kind is SequenceStartEvent)
                     try:
-                        if parent is not None and parent.is_map and parent.key is None:
-                            raise self.fail("yaml-key", event, expected="a plain key",
-                                            found="a complex key")
-                        at = self._at(event, parent)
-                        tag = event.tag
-                        is_map = kind is MappingStartEvent
-                        if tag is not None and tag != "!" and tag != (_MAP if is_map else _SEQ):
-                            raise self._tag_error(event, tag, at)
+                        if cur is None:
+                            document_start = event.start_mark
+                            child: Path_ = ()
+                            self.root_line = event.start_mark.line + 1
+                        elif is_map:
+                            if key is None:
+                                raise self.fail("yaml-key", event, expected="a plain key",
+                                                found="a complex key")
+                            child = at + (key,)
+                        else:
+                            child = at + (len(cur),)
+                        child_is_map = kind is MappingStartEvent
+                        if event.tag is not None:
+                            tag = event.tag
+                            if tag != "!" and tag != (_MAP if child_is_map else _SEQ):
+                                raise self._tag_error(event, tag, child)
                     except LoadError as exc:
                         problem = exc
-                        continue
-                    parent = _Open({} if is_map else [], at, is_map)
-                    stack.append(parent)
-                    continue
+                        break
+                    if not is_map and cur is not None:
+                        key_lines.append(event.start_mark.line + 1)
+                    stack.append((cur, is_map, at, key, key_lines))
+                    cur = {} if child_is_map else []
+                    is_map = child_is_map
+                    at = child
+                    key = None
+                    key_lines = {} if child_is_map else []
+                    records.append((child, key_lines))
                 elif kind is MappingEndEvent or kind is SequenceEndEvent:
                     depth -= 1
-                    if problem is not None:
-                        continue
-                    value = stack.pop().value
-                    parent = stack[-1] if stack else None
+                    value = cur
+                    cur, is_map, at, key, key_lines = stack.pop()
+                    if cur is None:
+                        root, found = value, True
+                    elif is_map:
+                        cur[key] = value
+                        key = None
+                    else:
+                        cur.append(value)
                 elif kind is AliasEvent:
-                    raise self.fail(
-                        "yaml-alias", event,
-                        detail=f"the alias *{event.anchor} reuses an anchored value",
-                        hint="write the value out; anchors and aliases are not accepted in "
-                        "latticework files",
-                    )
+                    raise self._alias(event)
                 elif kind is DocumentStartEvent and document_start is not None:
-                    raise ComposerError("expected a single document in the stream",
-                                        document_start, "but found another document",
-                                        event.start_mark)
-                else:
-                    continue  # the stream's and the document's start and end
-                # a whole value, read: it goes to its parent (a scalar's line is noted here,
-                # a collection's where it started)
-                if parent is None:
-                    root, found = value, True
-                    if kind is ScalarEvent:
-                        lines[()] = event.start_mark.line + 1
-                elif parent.is_map:
-                    key = parent.key
-                    assert key is not None  # a mapping's value comes after its key
-                    parent.value[key] = value
-                    if kind is ScalarEvent:
-                        lines[parent.at + (key,)] = parent.key_lines[key]
-                    parent.key = None
-                else:
-                    if kind is ScalarEvent:
-                        lines[parent.at + (len(parent.value),)] = event.start_mark.line + 1
-                    parent.value.append(value)
+                    raise self._second_document(event, document_start)
+                # else: the stream's and the document's start and end
+            if problem is not None:
+                self._drain(events, kinds, problem, anchors, depth, document_start)
         finally:
             if dispose is not None:
                 dispose()
-        if problem is not None:
-            raise problem
         return found, root
 
-    def _at(self, event: Any, parent: _Open | None) -> Path_:
-        """The path of a value that starts, its line noted."""
-        if parent is None:
-            at: Path_ = ()
-            self.lines[at] = event.start_mark.line + 1
-        elif parent.is_map:
-            assert parent.key is not None  # a mapping's value comes after its key
-            at = parent.at + (parent.key,)
-            self.lines[at] = parent.key_lines[parent.key]
-        else:
-            at = parent.at + (len(parent.value),)
-            self.lines[at] = event.start_mark.line + 1
-        return at
+    def _drain(self, events: Iterator[Any], kinds: Kinds, problem: LoadError,
+               anchors: dict[str, Any], depth: int, document_start: Any) -> NoReturn:
+        """After a problem of values: the rest of the events, for the problems that come
+        before it (an alias, nesting too deep, another document, a syntax error)."""
+        ScalarEvent, MappingStartEvent, MappingEndEvent, SequenceStartEvent, \
+            SequenceEndEvent, AliasEvent, DocumentStartEvent = kinds
+        for event in events:
+            kind = type(event)
+            if kind is ScalarEvent:
+                if event.anchor is not None:
+                    self._anchor(event, anchors)
+            elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                if event.anchor is not None:
+                    self._anchor(event, anchors)
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise self._too_deep(event, depth, kind is SequenceStartEvent)
+            elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                depth -= 1
+            elif kind is AliasEvent:
+                raise self._alias(event)
+            elif kind is DocumentStartEvent and document_start is not None:
+                raise self._second_document(event, document_start)
+        raise problem
+
+    def _too_deep(self, event: Any, depth: int, is_list: bool) -> LoadError:
+        kind = "list" if is_list else "mapping"
+        return self.fail("yaml-too-deep", event,
+                         expected=f"lists and mappings nested at most {MAX_DEPTH} deep",
+                         found=f"a {kind} at depth {depth}")
+
+    def _alias(self, event: Any) -> LoadError:
+        return self.fail(
+            "yaml-alias", event,
+            detail=f"the alias *{event.anchor} reuses an anchored value",
+            hint="write the value out; anchors and aliases are not accepted in "
+            "latticework files",
+        )
+
+    @staticmethod
+    def _second_document(event: Any, document_start: Any) -> ComposerError:
+        return ComposerError("expected a single document in the stream", document_start,
+                             "but found another document", event.start_mark)
 
     def _anchor(self, event: Any, anchors: dict[str, Any]) -> None:
         # an anchor alone is harmless; the composer refused only the same one twice
@@ -226,7 +273,7 @@ class Builder:
                                 anchors[event.anchor], "second occurrence", event.start_mark)
         anchors[event.anchor] = event.start_mark
 
-    def _key(self, event: Any, parent: _Open) -> str:
+    def _key(self, event: Any, at: Path_, key_lines: dict[Any, int]) -> str:
         tag = event.tag
         if tag is None or tag == "!":
             tag = self.reader.tag_of(event.value, event.implicit[0])
@@ -236,14 +283,14 @@ class Builder:
         if tag != _STR:
             # constructed only to refuse what its tag does not accept ('!!int abc'): keys
             # like 2022 or true are kept as text, and the schema decides what they mean
-            self._construct(event, tag, parent.at)
+            self._construct(event, tag, at)
         line = event.start_mark.line + 1
-        if key in parent.key_lines:
+        if key in key_lines:
             raise self.fail(
-                "duplicate-key", event, field=dotted(parent.at + (key,)),
-                detail=f"the key appears twice (first at line {parent.key_lines[key]})",
+                "duplicate-key", event, field=dotted(at + (key,)),
+                detail=f"the key appears twice (first at line {key_lines[key]})",
             )
-        parent.key_lines[key] = line
+        key_lines[key] = line
         return key
 
     def _scalar(self, event: Any, at: Path_) -> Any:
@@ -295,6 +342,19 @@ class Builder:
             found=f"the tag '{tag}'",
             hint="tags that build objects are never accepted",
         )
+
+
+def lines_of(records: list[tuple[Path_, Any]], root_line: int) -> dict[Path_, int]:
+    """The line of every path, from a Builder's records."""
+    lines: dict[Path_, int] = {(): root_line}
+    for at, entries in records:
+        if type(entries) is dict:
+            for key, line in entries.items():
+                lines[at + (key,)] = line
+        else:
+            for index, line in enumerate(entries):
+                lines[at + (index,)] = line
+    return lines
 
 
 def dotted(path: Path_) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 from typing import ClassVar
 
 from ruamel.yaml import YAML
+from ruamel.yaml import events as _exact_events
 from ruamel.yaml.resolver import VersionedResolver
 
 try:
@@ -19,7 +20,16 @@ try:
 except ImportError:  # without ruamel.yaml.clib: its pure-Python parser, same events
     _CParser = None
 
+# PyYAML's binding of libyaml builds each event through one Python constructor where
+# ruamel's goes through three: a fifth less time for the events. But it carries a newer libyaml
+# (0.2.x; ruamel's is 0.1.7) that reads a few corners of YAML otherwise: ':' and '?' in
+# plain scalars inside flow collections, a tag followed by a flow indicator, a directive
+# after a document. So it reads only the texts with no flow collection, tag or directive
+# (no profile has one), and whatever problem it meets is reported by ruamel's, as before.
+_FAST_REFUSES = ("[", "{", "!", "\n%")
 
+# the classes of the events a parser makes, in the order Builder reads them
+Kinds = tuple[type, type, type, type, type, type, type]
 
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_TAG}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
@@ -71,6 +81,8 @@ class ScalarReader:
         self.construct = loader.construct_non_recursive_object
         self.parser: Any = y.Parser
         self.pure = y.Parser is not _CParser
+        self.exact_kinds: Kinds = _kinds(_exact_events)
+        self.fast_parser, self.fast_kinds = _fast()
         # the scalars that are not text are immutable (numbers, dates, booleans, null)
         # and the same few recur in every file: 2022, true, 0.0
         self.constructed: dict[tuple[str, str], Any] = {}
@@ -93,16 +105,28 @@ class ScalarReader:
         finally:
             parser.dispose()
 
-    def open(self, text: str) -> tuple[Iterator[Any], Callable[[], None] | None]:
-        """The events of ``text``, and what frees the parser once they are read.
+    def open(self, text: str) -> tuple[Iterator[Any], Callable[[], None] | None, Kinds]:
+        """The events of ``text`` as ruamel's libyaml reads it, what frees the parser once
+        they are read, and the classes of the events.
 
         With the C parser, the events are pulled by ``iter`` straight from
         ``get_event`` (None after the stream's end), not through a generator.
         """
         if self.pure:
-            return self.events(text), None
+            return self.events(text), None, self.exact_kinds
         parser = self.parser(text)
-        return iter(parser.get_event, None), parser.dispose
+        return iter(parser.get_event, None), parser.dispose, self.exact_kinds
+
+    def open_fast(self, text: str) -> tuple[Iterator[Any], Callable[[], None], Kinds] | None:
+        """As ``open``, from PyYAML's faster parser; None where it might read ``text``
+        otherwise than ruamel's (or is not installed)."""
+        if self.fast_kinds is None or text[:1] == "%":
+            return None
+        for mark in _FAST_REFUSES:
+            if mark in text:
+                return None
+        parser = self.fast_parser(text)
+        return iter(parser.get_event, None), parser.dispose, self.fast_kinds
 
     def tag_of(self, value: str, plain: bool) -> str:
         if not plain:
@@ -115,6 +139,22 @@ class ScalarReader:
             if len(self.plain_tags) < 10_000:  # bounded, as ``constructed``
                 self.plain_tags[value] = tag
         return tag
+
+
+def _fast() -> tuple[Any, Kinds | None]:
+    """PyYAML's C parser and the classes of its events, imported on the first parse."""
+    try:
+        import yaml.events  # type: ignore[import-untyped]
+        from yaml._yaml import CParser  # type: ignore[import-untyped]
+    except ImportError:  # without PyYAML, or a PyYAML without libyaml: ruamel's alone
+        return None, None
+    return CParser, _kinds(yaml.events)
+
+
+def _kinds(module: Any) -> Kinds:
+    return (module.ScalarEvent, module.MappingStartEvent, module.MappingEndEvent,
+            module.SequenceStartEvent, module.SequenceEndEvent, module.AliasEvent,
+            module.DocumentStartEvent)
 
 
 class _Everything:

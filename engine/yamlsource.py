@@ -1,6 +1,7 @@
 """Reading YAML files as plain data, with the line of every value.
 
-ruamel.yaml parses and resolves scalars; this module adds the project's policy:
+libyaml parses (through PyYAML or ruamel.yaml, see :mod:`engine.yamlscalars`) and
+ruamel.yaml resolves scalars; this module adds the project's policy:
 only the standard scalar, sequence and mapping tags (no tag may build a Python
 object), no aliases (an alias bomb costs nothing to write and an exponential
 amount to walk), no duplicate keys, no binary or empty files, nothing nested deeper
@@ -31,6 +32,7 @@ from .yamlevents import MAX_DEPTH
 from .yamlevents import Builder
 from .yamlevents import Path_
 from .yamlevents import dotted
+from .yamlevents import lines_of
 from .yamlscalars import shared_reader
 
 MAX_BYTES = 1_000_000
@@ -51,6 +53,24 @@ class Document:
                 return self.lines[p]
             p = p[:-1]
         return self.lines.get((), None)
+
+
+class _Parsed(Document):
+    """A document just parsed. The paths of its lines are made the first time they are
+    asked for: only a problem asks, and most files have none."""
+
+    def __init__(self, file: str, data: Any, records: list[tuple[Path_, Any]],
+                 root_line: int) -> None:  # the dataclass's ``lines`` is a property here
+        self.file = file
+        self.data = data
+        self._records, self._root_line = records, root_line
+        self._lines: dict[Path_, int] | None = None
+
+    @property  # read only, as the document of a profile read from the cache
+    def lines(self) -> dict[Path_, int]:  # type: ignore[override]
+        if self._lines is None:
+            self._lines = lines_of(self._records, self._root_line)
+        return self._lines
 
 
 _KINDS = (
@@ -151,7 +171,7 @@ def load_document(path: str | Path, text: str | None = None) -> Document:
         ) from None
     if not found:
         raise LoadError("empty-file", path, expected="a YAML mapping", found="no document")
-    return Document(str(path), data, builder.lines)
+    return _Parsed(str(path), data, builder.records, builder.root_line)
 
 
 # What may stand before a block collection's first entry on its line: indentation,
