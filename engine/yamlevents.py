@@ -20,12 +20,9 @@ from ruamel.yaml.nodes import ScalarNode
 from .errors import LoadError
 from .yamlscalars import Kinds
 from .yamlscalars import ScalarReader
-
-# Far deeper than any profile or rule file needs (a rule's conditions are refused well
-# before), far shallower than what breaks the parser: libyaml takes time quadratic in the
-# depth (50,000 levels: 10 s), its composer recurses in C (segfault at 50,000) and the
-# node walk here in Python (RecursionError at about 1,000).
-MAX_DEPTH = 100
+from .yamlsource import MAX_DEPTH
+from .yamlsource import Path_
+from .yamlsource import dotted
 
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_TAG}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
@@ -33,7 +30,6 @@ _STR = f"{_TAG}str"
 _MAP = f"{_TAG}map"
 _SEQ = f"{_TAG}seq"
 
-Path_ = tuple[str | int, ...]
 _MISSING = object()  # not cached (None is a cached value: null)
 
 
@@ -355,10 +351,3 @@ def lines_of(records: list[tuple[Path_, Any]], root_line: int) -> dict[Path_, in
             for index, line in enumerate(entries):
                 lines[at + (index,)] = line
     return lines
-
-
-def dotted(path: Path_) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out

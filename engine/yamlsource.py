@@ -19,23 +19,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml.error import MarkedYAMLError
-from ruamel.yaml.error import YAMLError
-
-try:
-    from _ruamel_yaml import CParser as _CParser
-except ImportError:  # without ruamel.yaml.clib: its pure-Python parser, same events
-    _CParser = None
-
 from .errors import LoadError
-from .yamlevents import MAX_DEPTH
-from .yamlevents import Builder
-from .yamlevents import Path_
-from .yamlevents import dotted
-from .yamlevents import lines_of
-from .yamlscalars import shared_reader
+
+# The parsers (engine.yamlevents, engine.yamlscalars, ruamel.yaml, PyYAML) are imported
+# by the first parse: a command whose rule set and profiles come from the caches reads
+# no YAML, and importing them was a twentieth of its start.
 
 MAX_BYTES = 1_000_000
+
+# Far deeper than any profile or rule file needs (a rule's conditions are refused well
+# before), far shallower than what breaks the parser: libyaml takes time quadratic in the
+# depth (50,000 levels: 10 s), its composer recurses in C (segfault at 50,000) and the
+# node walk here in Python (RecursionError at about 1,000).
+MAX_DEPTH = 100
+
+Path_ = tuple[str | int, ...]
+
+
+def dotted(path: Path_) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
 
 @dataclass
 class Document:
@@ -69,6 +75,8 @@ class _Parsed(Document):
     @property  # read only, as the document of a profile read from the cache
     def lines(self) -> dict[Path_, int]:  # type: ignore[override]
         if self._lines is None:
+            from .yamlevents import lines_of
+
             self._lines = lines_of(self._records, self._root_line)
         return self._lines
 
@@ -151,6 +159,12 @@ def load_document(path: str | Path, text: str | None = None) -> Document:
         text = read_text(path)
     if not text.strip():
         raise LoadError("empty-file", path, expected="a YAML mapping", found="an empty file")
+    from ruamel.yaml.error import MarkedYAMLError
+    from ruamel.yaml.error import YAMLError
+
+    from .yamlevents import Builder
+    from .yamlscalars import shared_reader
+
     builder = Builder(path, shared_reader())
     try:
         found, data = builder.build(text)
