@@ -297,7 +297,8 @@ def test_agreement_property_catches_a_miscompiled_operator(engine, monkeypatch):
     import engine.compiler as compiler
 
     monkeypatch.setitem(compiler._ORDERING, "ge", "$lt")  # ">=" compiled as "<"
-    with Engine(engine.ruleset, cross_check=False) as broken:
+    # a fresh copy of the rule set: each one compiles its rules once and keeps them
+    with Engine(dataclasses.replace(engine.ruleset), cross_check=False) as broken:
         assert fails(prop_evaluators_agree, broken)
 
 
