@@ -120,29 +120,21 @@ class Builder:
                         continue
                     # text: quoted, or plain that no pattern makes something else (by its
                     # first character, or as found the last time it was seen)
-                    if event.tag is None and (not event.implicit[0] or value[:1] not in typed
-                                               or plain_tags.get(value) == _STR):
-                        if key is not None or not is_map:
-                            pass  # a value, read as is
-                        elif value not in key_lines:
+                    is_text = event.tag is None and (
+                        not event.implicit[0] or value[:1] not in typed
+                        or plain_tags.get(value) == _STR)
+                    if is_map and key is None:  # a key: text seen first, or checked
+                        if is_text and value not in key_lines:
                             key_lines[value] = event.start_mark.line + 1
                             key = value
                             continue
-                        else:
-                            try:
-                                key = self._key(event, at, key_lines)
-                            except LoadError as exc:
-                                problem = exc
-                                break
-                            continue
-                    elif is_map and key is None:
                         try:
                             key = self._key(event, at, key_lines)
                         except LoadError as exc:
                             problem = exc
                             break
                         continue
-                    else:  # a value of another type: the same few recur, already built
+                    if not is_text:  # a value of another type: the same few recur, built
                         tag = plain_tags.get(value) if event.tag is None else None
                         hit = constructed.get((tag, value), _MISSING) if tag else _MISSING
                         if hit is not _MISSING:
