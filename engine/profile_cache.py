@@ -121,16 +121,21 @@ class ProfileCache:
         self._pending: list[tuple[bytes, bytes]] = []
         self.hits = 0
         self.misses = 0
+        self._last: tuple[str | None, bytes] = (None, b"")
 
     @property
     def enabled(self) -> bool:
         return not self._broken
 
     def key(self, text: str) -> bytes:
+        # a miss is followed by a put of the same text: its digest is taken once
+        if text is self._last[0]:
+            return self._last[1]
         h = hashlib.blake2b(_FORMAT, digest_size=24)
         h.update(code_fingerprint().encode())
         h.update(text.encode("utf-8", "surrogatepass"))
-        return h.digest()
+        self._last = (text, h.digest())
+        return self._last[1]
 
     def _open(self) -> sqlite3.Connection | None:
         if self._db is None and not self._broken:
