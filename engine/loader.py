@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
-from typing import Any
 
 from .catalog import Catalog
 from .errors import LoadError
@@ -27,6 +26,7 @@ from .validation import describe_found
 from .validation import parse_as
 from .validation import translate
 from .yamlsource import Document
+from .yamlsource import Later
 from .yamlsource import load_document
 from .yamlsource import read_text
 
@@ -114,27 +114,11 @@ class LoadedProfile:
     doc: Document
 
 
-class _Deferred(Document):
-    """The document of a profile read back from the cache: parsed only if a line is asked
-    for (its citations failed against the catalog, say), so that the error still names it."""
-
-    def __init__(self, path: Path, text: str) -> None:  # the dataclass's fields are properties
-        self.file = str(path)
-        self._path, self._text = path, text
-        self._parsed: Document | None = None
-
-    def _document(self) -> Document:
-        if self._parsed is None:
-            self._parsed = load_document(self._path, self._text)
-        return self._parsed
-
-    @property
-    def data(self) -> Any:
-        return self._document().data
-
-    @property  # read only: a deferred document is never edited
-    def lines(self) -> dict[Any, int]:  # type: ignore[override]
-        return self._document().lines
+def _deferred(path: Path, text: str) -> Document:
+    """The document of a profile read back from the cache: parsed only if asked for (its
+    citations failed against the catalog, say), so that the error still names a line."""
+    parse = cache(lambda: load_document(path, text))
+    return Document(str(path), Later(lambda: parse().data), Later(lambda: parse().lines))
 
 
 def load_profile(path: str | Path, catalog: Catalog | None = None,
@@ -149,7 +133,7 @@ def load_profile(path: str | Path, catalog: Catalog | None = None,
     known = cache.get(text) if cache is not None else None
     doc: Document
     if known is not None:
-        profile, doc, problems = known, _Deferred(path, text), []
+        profile, doc, problems = known, _deferred(path, text), []
     else:
         doc = load_document(path, text)
         profile = parse_as(doc, Profile, "of profile fields")

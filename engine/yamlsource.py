@@ -15,7 +15,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,42 +43,49 @@ def dotted(path: Path_) -> str:
     return out
 
 
-@dataclass
-class Document:
-    """A parsed file: its data and the line (1-based) where each path starts."""
+class Later:
+    """A value of a :class:`Document` worked out the first time it is read."""
 
-    file: str
-    data: Any
-    lines: dict[Path_, int]
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+
+
+class Document:
+    """A parsed file: its data and the line (1-based) where each path starts.
+
+    Either may be given as a :class:`Later`: a file's lines are needed only for a
+    problem, and most files have none; a profile read back from the cache needs its
+    document only if its citations fail against today's catalog.
+    """
+
+    def __init__(self, file: str, data: Any, lines: dict[Path_, int] | Later) -> None:
+        self.file = file
+        self._data = data
+        self._lines = lines
+
+    @property
+    def data(self) -> Any:
+        if type(self._data) is Later:
+            self._data = self._data.make()
+        return self._data
+
+    @property
+    def lines(self) -> dict[Path_, int]:
+        if type(self._lines) is Later:
+            self._lines = self._lines.make()
+        return self._lines  # type: ignore[return-value]  # made by the line above
 
     def line_of(self, path: Path_) -> int | None:
         """The line of ``path`` or, when it is absent, of its nearest present parent."""
+        lines = self.lines
         p = tuple(path)
         while p:
-            if p in self.lines:
-                return self.lines[p]
+            if p in lines:
+                return lines[p]
             p = p[:-1]
-        return self.lines.get((), None)
-
-
-class _Parsed(Document):
-    """A document just parsed. The paths of its lines are made the first time they are
-    asked for: only a problem asks, and most files have none."""
-
-    def __init__(self, file: str, data: Any, records: list[tuple[Path_, Any]],
-                 root_line: int) -> None:  # the dataclass's ``lines`` is a property here
-        self.file = file
-        self.data = data
-        self._records, self._root_line = records, root_line
-        self._lines: dict[Path_, int] | None = None
-
-    @property  # read only, as the document of a profile read from the cache
-    def lines(self) -> dict[Path_, int]:  # type: ignore[override]
-        if self._lines is None:
-            from .yamlevents import lines_of
-
-            self._lines = lines_of(self._records, self._root_line)
-        return self._lines
+        return lines.get((), None)
 
 
 _KINDS = (
@@ -185,11 +192,14 @@ def load_document(path: str | Path, text: str | None = None) -> Document:
         ) from None
     if not found:
         raise LoadError("empty-file", path, expected="a YAML mapping", found="no document")
-    return _Parsed(str(path), data, builder.records, builder.root_line)
+    from .yamlevents import lines_of
+
+    return Document(str(path), data,
+                    Later(lambda: lines_of(builder.records, builder.root_line)))
 
 
 # What may stand before a block collection's first entry on its line: indentation,
 # the indicators '- ', '? ', ': ', and anchors or tags.
 
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "Document", "dotted", "load_document", "read_text"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "Document", "Later", "dotted", "load_document", "read_text"]
