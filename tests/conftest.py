@@ -58,6 +58,15 @@ def reference_engine():
 
 
 @pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The caches turned on (they are off in tests), in a directory of this test's own."""
+    where = tmp_path / "cache"
+    monkeypatch.setenv(CACHE_DIR_ENV, str(where))
+    monkeypatch.delenv(NO_CACHE_ENV, raising=False)
+    return where
+
+
+@pytest.fixture
 def rules_copy(tmp_path: Path) -> Path:
     """A writable copy of the bundled rules, to plant problems in."""
     dest = tmp_path / "rules"

@@ -26,14 +26,6 @@ from engine.yamlsource import load_document
 from .helpers import run_cli
 
 
-@pytest.fixture
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    where = tmp_path / "cache"
-    monkeypatch.setenv(CACHE_DIR_ENV, str(where))
-    monkeypatch.delenv(NO_CACHE_ENV, raising=False)
-    return where
-
-
 def _entries(cache_dir: Path) -> int:
     with sqlite3.connect(cache_dir / "profiles.sqlite") as db:
         return db.execute("SELECT count(*) FROM profiles").fetchone()[0]

@@ -27,20 +27,12 @@ class CountingLoader:
         return load_ruleset(directory)
 
 
-@pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    where = tmp_path / "cache"
-    monkeypatch.setenv(CACHE_DIR_ENV, str(where))
-    monkeypatch.delenv(NO_CACHE_ENV, raising=False)
-    return where
-
-
-def test_second_load_comes_from_the_cache_and_equals_a_fresh_load(rules_copy, cache):
+def test_second_load_comes_from_the_cache_and_equals_a_fresh_load(rules_copy, cache_dir):
     loader = CountingLoader()
     first = load_cached(rules_copy, loader)
     second = load_cached(rules_copy, loader)
     assert loader.calls == 1
-    assert len(list(cache.glob("ruleset-*.pickle"))) == 1
+    assert len(list(cache_dir.glob("ruleset-*.pickle"))) == 1
     fresh = load_ruleset(rules_copy)
     assert second == fresh == first
     assert second.digest == fresh.digest
@@ -51,7 +43,7 @@ def test_second_load_comes_from_the_cache_and_equals_a_fresh_load(rules_copy, ca
 
 @pytest.mark.parametrize("name", ["guarantee.yaml", "model.yaml", "sources.yaml",
                                   "sources/datasets.yaml"])
-def test_a_change_to_any_rule_catalog_or_model_file_loads_again(rules_copy, cache, name):
+def test_a_change_to_any_rule_catalog_or_model_file_loads_again(rules_copy, cache_dir, name):
     loader = CountingLoader()
     before = load_cached(rules_copy, loader)
     path = rules_copy / name
@@ -71,14 +63,14 @@ def test_a_change_to_any_rule_catalog_or_model_file_loads_again(rules_copy, cach
         assert after != before
         assert after.rule("gs-tier-collective-defence").title == "Changed"
     # the new set replaced the old one: one entry per rules directory
-    assert len(list(cache.glob("ruleset-*.pickle"))) == 1
+    assert len(list(cache_dir.glob("ruleset-*.pickle"))) == 1
     assert load_cached(rules_copy, loader) == after and loader.calls == 3
 
 
-def test_a_broken_cache_file_is_ignored_and_replaced(rules_copy, cache):
+def test_a_broken_cache_file_is_ignored_and_replaced(rules_copy, cache_dir):
     loader = CountingLoader()
     load_cached(rules_copy, loader)
-    (entry,) = cache.glob("ruleset-*.pickle")
+    (entry,) = cache_dir.glob("ruleset-*.pickle")
     entry.write_bytes(b"not a pickle")
     assert load_cached(rules_copy, loader) == load_ruleset(rules_copy)
     assert loader.calls == 2
@@ -95,48 +87,48 @@ def test_an_unwritable_cache_only_costs_time(rules_copy, tmp_path, monkeypatch):
     assert loader.calls == 2
 
 
-def test_the_cache_can_be_turned_off(rules_copy, cache, monkeypatch):
+def test_the_cache_can_be_turned_off(rules_copy, cache_dir, monkeypatch):
     loader = CountingLoader()
     monkeypatch.setenv(NO_CACHE_ENV, "1")
     load_cached(rules_copy, loader)
     load_cached(rules_copy, loader)
     assert loader.calls == 2
-    assert not cache.exists()
+    assert not cache_dir.exists()
 
 
-def test_engine_load_uses_the_cache_unless_told_not_to(rules_copy, cache):
+def test_engine_load_uses_the_cache_unless_told_not_to(rules_copy, cache_dir):
     with Engine.load(rules_copy, cache=False) as e:
         assert e.ruleset == load_ruleset(rules_copy)
-    assert not cache.exists()
+    assert not cache_dir.exists()
     with Engine.load(rules_copy) as e:
         assert e.score("india@2022").deterrence.score >= 0
-    assert len(list(cache.glob("ruleset-*.pickle"))) == 1
+    assert len(list(cache_dir.glob("ruleset-*.pickle"))) == 1
 
 
-def test_a_rule_set_that_fails_to_load_is_never_cached(rules_copy, cache):
+def test_a_rule_set_that_fails_to_load_is_never_cached(rules_copy, cache_dir):
     (rules_copy / "guarantee.yaml").write_text("dimension: guarantee_strength\nrules: 3\n")
     loader = CountingLoader()
     for _ in range(2):
         with pytest.raises(LoadErrors):
             load_cached(rules_copy, loader)
     assert loader.calls == 2
-    assert not list(cache.glob("ruleset-*.pickle"))
+    assert not list(cache_dir.glob("ruleset-*.pickle"))
 
 
 @pytest.mark.parametrize("command", [["score", "india@2022"],
                                      ["explain", "germany@2022", "--all", "--format", "json"]])
-def test_commands_answer_the_same_from_the_cache(cache, monkeypatch, command):
+def test_commands_answer_the_same_from_the_cache(cache_dir, monkeypatch, command):
     monkeypatch.setenv(NO_CACHE_ENV, "1")
     uncached = run_cli(*command)
     monkeypatch.delenv(NO_CACHE_ENV)
     filled = run_cli(*command)
-    assert len(list(cache.glob("ruleset-*.pickle"))) == 1
+    assert len(list(cache_dir.glob("ruleset-*.pickle"))) == 1
     hit = run_cli(*command)
     assert uncached.exit_code == filled.exit_code == hit.exit_code == 0, uncached.output
     assert hit.output == filled.output == uncached.output
 
 
-def test_a_change_to_the_engine_loads_again(rules_copy, cache, tmp_path, monkeypatch):
+def test_a_change_to_the_engine_loads_again(rules_copy, cache_dir, tmp_path, monkeypatch):
     import engine.rule_cache as rule_cache
 
     code = tmp_path / "engine"
