@@ -31,6 +31,7 @@ from .evaluator import Evaluator
 from .evaluator import ReferenceEvaluator
 from .fields import flatten
 from .fields import suggest
+from .filelist import FileList
 from .loader import PROFILE_SUFFIX
 from .loader import LoadedProfile
 from .loader import check_profile_suffix
@@ -173,8 +174,9 @@ class Engine:
     ) -> tuple[list[LoadedProfile], list[LoadError]]:
         return load_profiles(profiles_dir or bundled_dir("profiles"), self.ruleset.catalog)
 
-    def profile_files(self, profiles_dir: str | Path | None = None) -> list[Path]:
-        """The profile files of a directory (default: the bundled profiles), sorted."""
+    def profile_files(self, profiles_dir: str | Path | None = None) -> FileList:
+        """The profile files of a directory (default: the bundled profiles), in name order:
+        a ``Sequence`` of ``Path`` kept compact (``engine.filelist``)."""
         return profile_files(Path(profiles_dir or bundled_dir("profiles")))
 
     def find_profile(

@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from collections.abc import Iterable
 from collections.abc import Iterator
+from collections.abc import Sequence
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Literal
 from typing import TypedDict
+from typing import overload
 
 from .errors import DurableEngineError
 from .errors import EvaluationError
 from .errors import display_path
+from .filelist import FileList
 from .loader import load_files
 from .loader import profile_files
 from .results import BatchResult
@@ -54,7 +60,7 @@ class BatchOptions(TypedDict, total=False):
 
 
 def _plan(profiles_dir: str | Path | None, options: BatchOptions
-          ) -> tuple[list[list[Path]], int, Selection, bool]:
+          ) -> tuple[Chunks, int, Selection, bool]:
     """The chunks to score, the workers to use, what the ranking holds, and whether the
     chunks go to worker processes (whose pipes select() watches: POSIX only)."""
     from .api import bundled_dir
@@ -126,33 +132,48 @@ def _check_sort(sort: object) -> None:
 
 
 def select_snapshots(
-    paths: list[Path], edition: int | None = None, every_snapshot: bool = False
-) -> tuple[list[Path], Selection]:
+    paths: Iterable[Path], edition: int | None = None, every_snapshot: bool = False
+) -> tuple[FileList, Selection]:
     """The files a ranking holds: by default the latest snapshot of each country, with
-    ``edition`` only the profiles dated in that year, with ``every_snapshot`` all of them.
+    ``edition`` only the profiles dated in that year, with ``every_snapshot`` all of them;
+    in name order.
 
     Chosen by file name (the key), before any file is read; a file whose name is not a
     key is always kept, so that loading reports it rather than the selection hiding it.
     """
     if every_snapshot and edition is not None:
         raise ValueError("choose an edition or every snapshot, not both")
-    keyed = [(p, p.stem.partition("@")) for p in paths]
+    files = paths if isinstance(paths, FileList) else FileList.of(paths)
     mode: Literal["latest", "edition", "all"]
     if every_snapshot:
-        chosen = list(paths)
-        mode = "all"
+        chosen, mode = files, "all"
     elif edition is not None:
-        chosen = [p for p, (c, at, y) in keyed if not (at and y.isdigit()) or int(y) == edition]
+        chosen = files.keep(t for t, _, year in map(_snapshot, files.names())
+                            if year is None or year == edition)
         mode = "edition"
     else:
-        latest: dict[str, int] = {}
-        for _, (country, at, year) in keyed:
-            if at and year.isdigit():
-                latest[country] = max(latest.get(country, 0), int(year))
-        chosen = [p for p, (c, at, y) in keyed
-                  if not (at and y.isdigit()) or int(y) == latest[c]]
-        mode = "latest"
-    return chosen, Selection(mode, edition, len(chosen), len(paths))
+        chosen, mode = files.keep(_latest(files.names())), "latest"
+    return chosen, Selection(mode, edition, len(chosen), len(files))
+
+
+def _snapshot(text: str) -> tuple[str, str | None, int | None]:
+    """A path (or a name), the country its name gives (before the ``@``), and the year
+    when the name is a key."""
+    country, at, year = os.path.splitext(os.path.basename(text))[0].partition("@")
+    if not at:
+        return text, None, None
+    # isdecimal, not isdigit: int() refuses a superscript digit
+    return text, country, int(year) if year.isdecimal() else None
+
+
+def _latest(texts: Iterator[str]) -> Iterator[str]:
+    """The latest snapshot of each country and every file not named as a key, from paths
+    or names in name order, where a country's files stand together (all start ``country@``): one
+    pass, one country held."""
+    for _, group in groupby(map(_snapshot, texts), key=itemgetter(1)):
+        snapshots = list(group)
+        newest = max((year for _, _, year in snapshots if year is not None), default=None)
+        yield from (t for t, _, year in snapshots if year is None or year == newest)
 
 
 def _load_and_score(engine: Engine, paths: list[Path]) -> tuple[list[ProfileResult], list[ErrorOut]]:
@@ -176,11 +197,35 @@ def _load_and_score(engine: Engine, paths: list[Path]) -> tuple[list[ProfileResu
     return results, errors + eval_errors
 
 
-def _chunks(paths: list[Path], jobs: int) -> tuple[list[list[Path]], int]:
+class Chunks(Sequence[list[Path]]):
+    """Files in chunks of ``size``, each made into ``Path`` objects only when it is taken."""
+
+    def __init__(self, files: FileList, size: int) -> None:
+        self.files, self.size = files, size
+
+    def __len__(self) -> int:
+        return -(-len(self.files) // self.size)
+
+    @overload
+    def __getitem__(self, i: int) -> list[Path]: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[list[Path]]: ...
+
+    def __getitem__(self, i: int | slice) -> list[Path] | list[list[Path]]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError("chunk index out of range")
+        return list(self.files[i * self.size:(i + 1) * self.size])
+
+
+def _chunks(files: FileList, jobs: int) -> tuple[Chunks, int]:
     """The files in chunks for ``jobs`` processes (capped at the processors), and the jobs."""
     jobs = max(1, min(jobs, available_processors()))
-    size = max(1, min(64, -(-len(paths) // jobs)))
-    return [paths[i:i + size] for i in range(0, len(paths), size)], jobs
+    return Chunks(files, max(1, min(64, -(-len(files) // jobs)))), jobs
 
 
 def _load_and_record(
@@ -235,7 +280,7 @@ def available_processors() -> int:
 
 
 def _parallel(
-    engine: Engine, chunks: list[list[Path]], jobs: int,
+    engine: Engine, chunks: Chunks, jobs: int,
     sort: str | None = None, record: Record | None = None,
 ) -> Iterator[tuple[list, list[ErrorOut]]]:
     """The chunks scored by ``jobs`` processes: this one, which has its engine loaded

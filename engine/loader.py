@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -19,6 +20,7 @@ from .errors import LoadErrors
 from .fields import field_specs
 from .fields import flatten
 from .fields import suggest
+from .filelist import FileList
 from .profile import KEY_PATTERN
 from .profile import Fact
 from .profile import Profile
@@ -160,9 +162,9 @@ def load_through_cache(path: str | Path, catalog: Catalog | None = None) -> Load
 PROFILE_SUFFIX = ".yaml"
 
 
-def profile_files(directory: str | Path) -> list[Path]:
+def profile_files(directory: str | Path) -> FileList:
     """Every name of the directory that looks like a profile file: ending in .yaml or .yml,
-    in any case, and not hidden.
+    in any case, and not hidden; in name order, as a compact ``FileList``.
 
     Nothing is left out for what it is: a FIFO, a device, a directory, a dangling or looping
     symbolic link, an unreadable file or a file with the wrong suffix is listed too, and
@@ -181,10 +183,9 @@ def profile_files(directory: str | Path) -> list[Path]:
     except OSError as exc:
         raise LoadError("unreadable", d, detail="the directory of profile files cannot be read "
                         f"({exc.strerror or exc})") from None
-    # sorted as names: the same order as the paths (one parent), without comparing Paths
-    return [d / name for name in sorted(names)
-            if not name.startswith(".")
-            and os.path.splitext(name)[1].lower() in (".yaml", ".yml")]
+    return FileList.in_directory(d, [
+        name for name in names
+        if not name.startswith(".") and os.path.splitext(name)[1].lower() in (".yaml", ".yml")])
 
 
 def check_profile_suffix(path: Path) -> None:
@@ -197,7 +198,7 @@ def check_profile_suffix(path: Path) -> None:
 
 
 def load_files(
-    paths: list[Path], catalog: Catalog | None = None
+    paths: Iterable[Path], catalog: Catalog | None = None
 ) -> tuple[list[LoadedProfile], list[LoadError]]:
     """Profiles from files of a profiles directory, each named after its key; files read
     before are taken from the profile cache (:mod:`engine.profile_cache`)."""
@@ -214,7 +215,7 @@ def load_files(
     return loaded, errors
 
 
-def _load_into(paths: list[Path], catalog: Catalog | None, cache: ProfileCache,
+def _load_into(paths: Iterable[Path], catalog: Catalog | None, cache: ProfileCache,
                loaded: list[LoadedProfile], errors: list[LoadError]) -> None:
     for path in paths:
         try:

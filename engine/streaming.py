@@ -6,9 +6,9 @@ holds every rule that fired for every profile: some 30 kB a profile, 300 MB at
 So each result is rendered to bytes as soon as it is scored, in the format the
 batch is written in, and set aside in a spool (in memory while small, then a
 temporary file) under its sort key; writing reads the records back in rank
-order. Memory then holds a key and an offset per profile, whatever the batch's
-size, and ``--jobs`` workers send back rendered bytes instead of explanation
-graphs to unpickle.
+order. The keys too are sorted a run at a time and written out, then merged
+(``Spool``), so memory holds the same at any size, and ``--jobs`` workers send
+back rendered bytes instead of explanation graphs to unpickle.
 
 The outputs are byte for byte those of :func:`engine.render.batch_json` and
 :func:`engine.tables.batch_table` on the same results: each result is serialised
@@ -18,13 +18,13 @@ by pydantic's Rust serialiser and indented to its place in the document.
 from __future__ import annotations
 
 import csv
+import heapq
 import io
 import json
 from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
-from operator import itemgetter
 from typing import IO
 from typing import Any
 
@@ -37,8 +37,12 @@ from .results import _adapter
 # One result, rendered: what a record function returns and the spool keeps.
 Record = Callable[[ProfileResult], bytes]
 
-# in memory up to this size, then a temporary file
-SPOOL_IN_MEMORY = 16 << 20
+# the records in memory up to this size, then in a temporary file
+SPOOL_IN_MEMORY = 1 << 20
+# keys sorted in memory at a time before they are written out as a sorted run, and keys
+# read back at a time from each run as the runs are merged
+RUN = 4096
+BLOCK = 256
 
 
 def _safe_json(text: str) -> str:
@@ -151,32 +155,80 @@ def record_for(fmt: str, ruleset: RulesetInfo, dimensions: Any) -> Record:
 
 
 class Spool:
-    """Records under their sort keys, read back in key order; arrival order breaks ties."""
+    """Records under their sort keys, read back in key order; arrival order breaks ties.
+
+    The records go to a temporary file as they come. Their keys are sorted a run of
+    ``RUN`` at a time, and each sorted run is written out too, in pickled blocks; reading
+    merges the runs a block of each at a time. So memory holds one run and one block per
+    run, not a key per profile: a batch of 100,000 profiles keeps what one of 10,000 does.
+    """
 
     def __init__(self) -> None:
         import tempfile  # not at import: ``score`` starts without it
 
         self._file = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
-        self._index: list[tuple[Any, int, int]] = []
+        self._runs_file: IO[bytes] | None = None
+        self._runs: list[list[tuple[int, int]]] = []  # each run's blocks: offset, size
+        self._run: list[tuple[Any, int, int, int]] = []  # key, arrival, offset, size
+        self._count = 0
         self._size = 0
 
     def add(self, key: Any, data: bytes) -> None:
-        self._index.append((key, self._size, len(data)))
+        self._run.append((key, self._count, self._size, len(data)))
         self._file.write(data)
+        self._count += 1
         self._size += len(data)
+        if len(self._run) >= RUN:
+            self._write_run()
 
     def __len__(self) -> int:
-        return len(self._index)
+        return self._count
+
+    def _write_run(self) -> None:
+        import pickle
+        import tempfile
+
+        if self._runs_file is None:
+            self._runs_file = tempfile.TemporaryFile()
+        out = self._runs_file
+        out.seek(0, io.SEEK_END)
+        # the arrival number is unique, so no two entries compare past it
+        self._run.sort()
+        blocks = []
+        for i in range(0, len(self._run), BLOCK):
+            data = pickle.dumps(self._run[i:i + BLOCK], pickle.HIGHEST_PROTOCOL)
+            blocks.append((out.tell(), len(data)))
+            out.write(data)
+        self._runs.append(blocks)
+        self._run = []
+
+    def _entries(self) -> Iterator[tuple[Any, int, int, int]]:
+        """Every entry in key order (then arrival order)."""
+        if not self._runs:
+            return iter(sorted(self._run))
+        if self._run:
+            self._write_run()
+        return heapq.merge(*(self._read_run(blocks) for blocks in self._runs))
+
+    def _read_run(self, blocks: list[tuple[int, int]]) -> Iterator[tuple[Any, int, int, int]]:
+        import pickle
+
+        runs = self._runs_file
+        assert runs is not None
+        for offset, size in blocks:
+            runs.seek(offset)
+            yield from pickle.loads(runs.read(size))
 
     def ranked(self) -> Iterator[bytes]:
-        self._index.sort(key=itemgetter(0))  # stable
         read, seek = self._file.read, self._file.seek
-        for _, offset, size in self._index:
+        for _, _, offset, size in self._entries():
             seek(offset)
             yield read(size)
 
     def close(self) -> None:
         self._file.close()
+        if self._runs_file is not None:
+            self._runs_file.close()
 
 
 @dataclass

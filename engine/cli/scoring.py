@@ -131,11 +131,12 @@ def batch(fmt: str, sort: str, jobs: int, edition: int | None, every_snapshot: b
     with open_engine(rules_dir, evaluator) as engine:
         picked = tables.choose_columns(columns, tables.batch_columns(engine.ruleset)) \
             if columns is not None else None
-        chosen, _ = select_snapshots(engine.profile_files(profiles_dir), edition,
-                                     every_snapshot)
+        # counted for the progress bar; the batch chooses them again as it plans
+        total = select_snapshots(engine.profile_files(profiles_dir), edition,
+                                 every_snapshot)[1].profiles
         if fmt == "xlsx":
             # a workbook is written whole at the end: it needs every result at once
-            with progress_bar(len(chosen), "profiles") as bar:
+            with progress_bar(total, "profiles") as bar:
                 result = engine.batch(profiles_dir, sort=sort, jobs=jobs, progress=bar.update,
                                       edition=edition, every_snapshot=every_snapshot)
             from ..export import batch_xlsx
@@ -153,7 +154,7 @@ def batch(fmt: str, sort: str, jobs: int, edition: int | None, every_snapshot: b
             from .. import streaming
 
             record = streaming.record_for(fmt, engine.info, list(engine.ruleset.dimensions))
-            with progress_bar(len(chosen), "profiles") as bar, engine.batch_stream(
+            with progress_bar(total, "profiles") as bar, engine.batch_stream(
                     record, profiles_dir, sort=sort, jobs=jobs, progress=bar.update,
                     edition=edition, every_snapshot=every_snapshot) as ranked:
                 if fmt in ("table", "markdown"):
