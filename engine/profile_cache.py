@@ -20,15 +20,20 @@ serialises their writes.
 
 from __future__ import annotations
 
-import copyreg
+import datetime as dt
+import enum
 import hashlib
-import io
 import os
 import pickle
 import sqlite3
+import types
 import typing
 import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
 from functools import cache
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -39,72 +44,159 @@ from .rule_cache import cache_dir
 from .rule_cache import code_fingerprint
 
 MAX_ENTRIES = 100_000  # about 5 KB each: a batch of this many files stays warm
-_FORMAT = b"latticework-profile-cache-1"
+_FORMAT = b"latticework-profile-cache-2"
 _FILE = "profiles.sqlite"
 _PENDING_LIMIT = 256  # entries written in one transaction
 
 
-# --- pickling the models ------------------------------------------------------------------
+# --- the models as plain tuples -------------------------------------------------------------
 #
-# pickle finds a class by its module and name, and pydantic's parametrized models
-# (Fact[CommitmentTier]) have no name pickle can look up. Every model class a profile is
-# built of is reached from Profile's annotations and given a name here, and pickled by it.
+# A profile is some 45 models. Pickled as models, each was rebuilt by pydantic's
+# ``__setstate__`` (a Python call) from a state dict, its class found by its long name,
+# each enumeration by a call of its class: unpickling was most of a warm load. Here a model
+# is a tuple of its field values in declaration order, after a bit mask of the fields that
+# were set, and pickle sees only tuples, strings, numbers and dates. Its class is never
+# stored: the annotations say what each position holds (a model, an enumeration or a plain
+# value), and the decoder built from them once per class rebuilds it.
+
+_PLAIN = frozenset({str, int, float, bool, dt.date, type(None)})
+
+
+@dataclass(frozen=True)
+class _Codec:
+    """How one model class goes to a tuple and back."""
+
+    model: type[BaseModel]
+    names: tuple[str, ...]
+    kinds: tuple[Any, ...]  # per field: a model's codec, an enumeration class, or None (plain)
+    masks: dict[int, frozenset[str]] = field(default_factory=dict, compare=False)
+
+    def encode(self, obj: BaseModel, strings: dict[str, str]) -> tuple[Any, ...]:
+        if type(obj) is not self.model:
+            raise TypeError(f"{type(obj).__name__} where {self.model.__name__} was expected")
+        state = obj.__getstate__()
+        values = state["__dict__"]
+        if tuple(values) != self.names or state["__pydantic_extra__"] is not None \
+                or state["__pydantic_private__"] is not None:
+            raise TypeError(f"a {self.model.__name__} holding what its fields do not say")
+        mask = 0
+        for i, name in enumerate(self.names):
+            if name in state["__pydantic_fields_set__"]:
+                mask |= 1 << i
+        out: list[Any] = [mask]
+        for kind, value in zip(self.kinds, values.values(), strict=True):
+            out.append(_encode_value(kind, value, strings))
+        return tuple(out)
+
+    @cached_property
+    def decode(self) -> Callable[[tuple[Any, ...]], BaseModel]:
+        """The model from its tuple: a function made for this class, since some 45 models
+        are rebuilt per profile and a loop over fields, deciding each one's kind, cost as
+        much as pickle itself.
+
+        The generated source holds only the field names (Python identifiers, written as
+        literals) and names bound to this module's own functions; unpacking the tuple
+        fails on one of the wrong length, which is a broken entry, not a profile."""
+        names = [f"v{i}" for i in range(len(self.names))]
+        env: dict[str, Any] = {"new": _new, "set_": _set, "cls": self.model,
+                               "masks": self.masks, "fields_set": self._fields_set}
+        items = []
+        for i, (name, kind) in enumerate(zip(self.names, self.kinds, strict=True)):
+            if kind is None:
+                items.append(f"{name!r}: v{i}")
+                continue
+            env[f"d{i}"] = kind.decode if isinstance(kind, _Codec) \
+                else kind._value2member_map_.__getitem__
+            items.append(f"{name!r}: None if v{i} is None else d{i}(v{i})")
+        source = "\n".join([
+            "def decode(data):",
+            f"    mask, {', '.join(names)}{',' if len(names) == 1 else ''} = data",
+            "    obj = new(cls)",
+            f"    set_(obj, '__dict__', {{{', '.join(items)}}})",
+            "    found = masks.get(mask)",
+            "    set_(obj, '__pydantic_fields_set__',"
+            " set(fields_set(mask) if found is None else found))",
+            "    set_(obj, '__pydantic_extra__', None)",
+            "    set_(obj, '__pydantic_private__', None)",
+            "    return obj",
+        ])
+        exec(compile(source, f"<profile cache: {self.model.__qualname__}>", "exec"), env)
+        decode: Callable[[tuple[Any, ...]], BaseModel] = env["decode"]
+        return decode
+
+    def _fields_set(self, mask: int) -> frozenset[str]:
+        # a handful of masks recur (a fact with a value and a source, ...): made once each
+        found = self.masks[mask] = frozenset(n for i, n in enumerate(self.names) if mask >> i & 1)
+        return found
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _encode_value(kind: Any, value: Any, strings: dict[str, str]) -> Any:
+    if value is None:
+        return None
+    if isinstance(kind, _Codec):
+        return kind.encode(value, strings)
+    if kind is not None:  # an enumeration: its value, checked to be a member of that one
+        if type(value) is not kind:
+            raise TypeError(f"{type(value).__name__} where {kind.__name__} was expected")
+        return value._value_
+    if type(value) is str:
+        # the same text stored once per entry: pickle refers back to it (sources recur)
+        return strings.setdefault(value, value)
+    if type(value) in _PLAIN:
+        return value
+    if type(value) is dict and all(type(k) is str and type(v) is str for k, v in value.items()):
+        return value
+    raise TypeError(f"a {type(value).__name__} the cache does not store")
+
+
+def _kind(annotation: Any, codecs: dict[type, _Codec]) -> Any:
+    """What a field holds: a model's codec, an enumeration class, or None for plain values
+    (text, numbers, booleans, dates, a mapping of text)."""
+    found = {_kind(a, codecs) for a in typing.get_args(annotation)
+             if a is not type(None)} if typing.get_origin(annotation) in (
+        typing.Union, types.UnionType) else None
+    if found is not None:
+        if len(found) != 1:
+            raise TypeError(f"the cache cannot tell the kinds of {annotation!r} apart")
+        return found.pop()
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _codec_of(annotation, codecs)
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return annotation
+    return None
+
+
+def _codec_of(model: type[BaseModel], codecs: dict[type, _Codec]) -> _Codec:
+    if model not in codecs:
+        names = tuple(model.model_fields)
+        if not all(n.isidentifier() for n in names):
+            raise TypeError(f"{model.__name__} has a field not named as an identifier")
+        kinds = tuple(_kind(f.annotation, codecs) for f in model.model_fields.values())
+        codecs[model] = _Codec(model, names, kinds)
+    return codecs[model]
 
 
 @cache
-def _models() -> dict[str, type[BaseModel]]:
-    named: dict[str, type[BaseModel]] = {}
-    seen: set[type[BaseModel]] = set()
-
-    def walk(annotation: Any) -> None:
-        for arg in typing.get_args(annotation):
-            walk(arg)
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            if annotation in seen:
-                return
-            seen.add(annotation)
-            named[f"{annotation.__module__}:{annotation.__qualname__}#{len(named)}"] = annotation
-            for field in annotation.model_fields.values():
-                walk(field.annotation)
-
-    walk(Profile)
-    return named
-
-
-@cache
-def _dispatch() -> dict[type, Any]:
-    # a model class goes by its name here, and a model as its class and state: loading
-    # makes it with the class's __new__ (pickle's NEWOBJ, no Python call) and hands the
-    # state to pydantic's own __setstate__, which validates nothing again
-    names = {model: name for name, model in _models().items()}
-    table: dict[type, Any] = dict(copyreg.dispatch_table)
-    table[type(Profile)] = lambda model: (_model_named, (names[model],))
-    for model in names:
-        table[model] = _reduce
-    return table
-
-
-def _reduce(obj: BaseModel) -> tuple[Any, ...]:
-    return (copyreg.__newobj__, (type(obj),), obj.__getstate__())  # type: ignore[attr-defined]
-
-
-def _model_named(name: str) -> type[BaseModel]:
-    return _models()[name]
+def _profile_codec() -> _Codec:
+    return _codec_of(Profile, {})
 
 
 def dumps(profile: Profile) -> bytes:
-    """The profile pickled, its model classes by their names here, and compressed."""
-    out = io.BytesIO()
-    pickler = pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL)
-    pickler.dispatch_table = _dispatch()
-    pickler.dump(profile)
-    return zlib.compress(out.getvalue(), 1)
+    """The profile as nested tuples of plain values, pickled and compressed."""
+    data = _profile_codec().encode(profile, {})
+    return zlib.compress(pickle.dumps(data, pickle.HIGHEST_PROTOCOL), 1)
 
 
 def loads(data: bytes) -> Profile:
-    profile = pickle.loads(zlib.decompress(data))
-    if type(profile) is not Profile:
-        raise TypeError(f"the entry holds a {type(profile).__name__}, not a Profile")
+    plain = pickle.loads(zlib.decompress(data))
+    if type(plain) is not tuple:
+        raise TypeError(f"the entry holds a {type(plain).__name__}, not a profile's tuple")
+    profile = _profile_codec().decode(plain)
+    assert type(profile) is Profile
     return profile
 
 

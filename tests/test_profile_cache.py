@@ -5,16 +5,22 @@ only costs time."""
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import settings
+from pydantic import BaseModel
 
 from engine import bundled_dir
 from engine.catalog import Catalog
 from engine.errors import LoadErrors
 from engine.loader import load_files
 from engine.loader import load_profile
+from engine.profile import Commitment
+from engine.profile import Profile
 from engine.profile_cache import ProfileCache
 from engine.profile_cache import dumps
 from engine.profile_cache import loads
@@ -24,6 +30,7 @@ from engine.rule_cache import NO_CACHE_ENV
 from engine.yamlsource import load_document
 
 from .helpers import run_cli
+from .strategies import profiles
 
 
 def _entries(cache_dir: Path) -> int:
@@ -38,8 +45,22 @@ def test_every_bundled_profile_comes_back_equal_and_of_the_same_classes(engine):
     for lp in loaded:
         back = loads(dumps(lp.profile))
         assert back == lp.profile
-        for section in type(back).model_fields:
-            assert type(getattr(back, section)) is type(getattr(lp.profile, section))
+        assert_same_models(back, lp.profile)
+        assert back.model_dump_json(exclude_unset=True) == \
+            lp.profile.model_dump_json(exclude_unset=True)
+
+
+def assert_same_models(a, b):
+    """The same classes, values and fields set, model by model down the tree."""
+    assert type(a) is type(b)
+    if isinstance(a, BaseModel):
+        assert a.model_fields_set == b.model_fields_set
+        assert (a.__pydantic_extra__, a.__pydantic_private__) == (None, None)
+        assert list(a.__dict__) == list(b.__dict__)
+        for name in a.__dict__:
+            assert_same_models(a.__dict__[name], b.__dict__[name])
+    else:
+        assert a == b
 
 
 def test_a_second_load_comes_from_the_cache(engine, tmp_path, cache_dir):
@@ -189,3 +210,16 @@ def test_batch_output_is_the_same_cold_warm_and_without_the_cache(
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1] == outputs[2]
     assert _entries(cache_dir) == len(list(profiles_copy.glob("*.yaml")))
+
+
+@settings(max_examples=200, deadline=None)
+@given(profiles())
+def test_any_valid_profile_comes_back_the_same_models(profile):
+    assert_same_models(loads(dumps(profile)), profile)
+
+
+def test_a_profile_holding_what_its_fields_do_not_say_is_not_stored():
+    odd = Profile.model_construct(country="x", name="X", as_of=dt.date(2022, 1, 1),
+                                  commitment=Commitment.model_construct(tier=[1, 2]))
+    with pytest.raises(TypeError):
+        dumps(odd)
