@@ -6,7 +6,9 @@ only costs time."""
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 import sqlite3
+import zlib
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from hypothesis import settings
 from pydantic import BaseModel
 
 from engine import bundled_dir
+from engine import profile_cache
 from engine.catalog import Catalog
 from engine.errors import LoadErrors
 from engine.loader import load_files
@@ -214,8 +217,34 @@ def test_batch_output_is_the_same_cold_warm_and_without_the_cache(
 
 @settings(max_examples=200, deadline=None)
 @given(profiles())
-def test_any_valid_profile_comes_back_the_same_models(profile):
-    assert_same_models(loads(dumps(profile)), profile)
+def test_any_valid_profile_comes_back_the_same_models_by_either_decoder(profile):
+    stored = pickle.loads(zlib.decompress(dumps(profile)))
+    codec = profile_cache._profile_codec()
+    assert_same_models(codec.decode(stored), profile)
+    assert_same_models(codec.compiled(stored), profile)
+
+
+def test_loads_turns_to_the_compiled_decoders_after_enough_profiles(engine, monkeypatch):
+    (lp,), _ = load_files([bundled_dir("profiles") / "india@2022.yaml"], engine.ruleset.catalog)
+    data = dumps(lp.profile)
+    codec = profile_cache._profile_codec()
+    used = []
+    monkeypatch.setattr(profile_cache, "_loaded", 0)
+    for name in ("decode", "compiled"):
+        real = getattr(codec, name)
+        monkeypatch.setitem(codec.__dict__, name,
+                            lambda plain, real=real, name=name: used.append(name) or real(plain))
+    for _ in range(profile_cache.COMPILE_AFTER + 2):
+        assert_same_models(loads(data), lp.profile)
+    assert used == ["decode"] * profile_cache.COMPILE_AFTER + ["compiled"] * 2
+
+
+@pytest.mark.parametrize("broken", [(), (0,), "text", (0, 1, 2)])
+def test_a_stored_tuple_of_the_wrong_shape_is_refused_by_either_decoder(broken):
+    codec = profile_cache._profile_codec()
+    for decode in (codec.decode, codec.compiled):
+        with pytest.raises((ValueError, TypeError)):
+            decode(broken)
 
 
 def test_a_profile_holding_what_its_fields_do_not_say_is_not_stored():
