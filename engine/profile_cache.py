@@ -59,6 +59,8 @@ _PENDING_LIMIT = 256  # entries written in one transaction
 # stored: the annotations say what each position holds (a model, an enumeration or a plain
 # value), and the decoder built from them once per class rebuilds it.
 
+MAX_MASKS = 256  # sets of fields set kept per model class
+
 _PLAIN = frozenset({str, int, float, bool, dt.date, type(None)})
 
 
@@ -157,7 +159,10 @@ class _Codec:
         return decode
 
     def _fields_set(self, mask: int) -> frozenset[str]:
-        # a handful of masks recur (a fact with a value and a source, ...): made once each
+        # a fact's few masks recur (a value and a source, ...): made once each; a section's
+        # known fields vary from profile to profile, so the kept masks are bounded
+        if len(self.masks) >= MAX_MASKS:
+            self.masks.clear()
         found = self.masks[mask] = frozenset(n for i, n in enumerate(self.names) if mask >> i & 1)
         return found
 

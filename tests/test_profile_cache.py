@@ -252,3 +252,13 @@ def test_a_profile_holding_what_its_fields_do_not_say_is_not_stored():
                                   commitment=Commitment.model_construct(tier=[1, 2]))
     with pytest.raises(TypeError):
         dumps(odd)
+
+
+def test_the_kept_sets_of_fields_set_stay_bounded():
+    codec = profile_cache._profile_codec()
+    commitment = next(k for k in codec.kinds if isinstance(k, profile_cache._Codec)
+                      and k.model is Commitment)
+    for mask in range(3 * profile_cache.MAX_MASKS):
+        assert commitment._fields_set(mask) == {
+            n for i, n in enumerate(commitment.names) if mask >> i & 1}
+        assert len(commitment.masks) <= profile_cache.MAX_MASKS
