@@ -119,7 +119,13 @@ class LoadedProfile:
 def _deferred(path: Path, text: str) -> Document:
     """The document of a profile read back from the cache: parsed only if asked for (its
     citations failed against the catalog, say), so that the error still names a line."""
-    parse = cache(lambda: load_document(path, text))
+    parsed: list[Document] = []
+
+    def parse() -> Document:  # once, for the data or the lines, whichever is asked first
+        if not parsed:
+            parsed.append(load_document(path, text))
+        return parsed[0]
+
     return Document(str(path), Later(lambda: parse().data), Later(lambda: parse().lines))
 
 

@@ -31,7 +31,6 @@ import typing
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from dataclasses import field
 from functools import cache
 from functools import cached_property
 from pathlib import Path
@@ -59,8 +58,6 @@ _PENDING_LIMIT = 256  # entries written in one transaction
 # stored: the annotations say what each position holds (a model, an enumeration or a plain
 # value), and the decoder built from them once per class rebuilds it.
 
-MAX_MASKS = 256  # sets of fields set kept per model class
-
 _PLAIN = frozenset({str, int, float, bool, dt.date, type(None)})
 
 
@@ -71,7 +68,6 @@ class _Codec:
     model: type[BaseModel]
     names: tuple[str, ...]
     kinds: tuple[Any, ...]  # per field: a model's codec, an enumeration class, or None (plain)
-    masks: dict[int, frozenset[str]] = field(default_factory=dict, compare=False)
 
     def encode(self, obj: BaseModel, strings: dict[str, str]) -> tuple[Any, ...]:
         if type(obj) is not self.model:
@@ -96,7 +92,8 @@ class _Codec:
         positions that hold a model or an enumeration are visited (a fact's value and
         confidence, a section's facts), and a tuple of the wrong length is refused, as
         a broken entry rather than a profile."""
-        cls, names, masks, fields_set = self.model, self.names, self.masks, self._fields_set
+        cls, names, tables = self.model, self.names, self.fields_set_tables
+        first, rest = tables[0], tuple(enumerate(tables[1:], 1))
         width = len(names) + 1
         special = tuple((i + 1, k.decode if isinstance(k, _Codec)
                          else k._value2member_map_.__getitem__)
@@ -114,8 +111,10 @@ class _Codec:
             obj = new(cls)
             set_(obj, "__dict__", dict(zip(names, values[1:], strict=True)))
             mask = data[0]
-            found = masks.get(mask)
-            set_(obj, "__pydantic_fields_set__", set(fields_set(mask) if found is None else found))
+            fields_set = set(first[mask & 255])
+            for j, table in rest:
+                fields_set.update(table[mask >> 8 * j & 255])
+            set_(obj, "__pydantic_fields_set__", fields_set)
             set_(obj, "__pydantic_extra__", None)
             set_(obj, "__pydantic_private__", None)
             return obj
@@ -132,8 +131,9 @@ class _Codec:
         literals) and names bound to this module's own functions; unpacking the tuple
         fails on one of the wrong length, which is a broken entry, not a profile."""
         names = [f"v{i}" for i in range(len(self.names))]
-        env: dict[str, Any] = {"new": _new, "set_": _set, "cls": self.model,
-                               "masks": self.masks, "fields_set": self._fields_set}
+        env: dict[str, Any] = {"new": _new, "set_": _set, "cls": self.model}
+        tables = self.fields_set_tables
+        env.update({f"t{j}": table for j, table in enumerate(tables)})
         items = []
         for i, (name, kind) in enumerate(zip(self.names, self.kinds, strict=True)):
             if kind is None:
@@ -147,9 +147,10 @@ class _Codec:
             f"    mask, {', '.join(names)}{',' if len(names) == 1 else ''} = data",
             "    obj = new(cls)",
             f"    set_(obj, '__dict__', {{{', '.join(items)}}})",
-            "    found = masks.get(mask)",
-            "    set_(obj, '__pydantic_fields_set__',"
-            " set(fields_set(mask) if found is None else found))",
+            "    fields_set = set(t0[mask & 255])",
+            *(f"    fields_set.update(t{j}[mask >> {8 * j} & 255])"
+              for j in range(1, len(tables))),
+            "    set_(obj, '__pydantic_fields_set__', fields_set)",
             "    set_(obj, '__pydantic_extra__', None)",
             "    set_(obj, '__pydantic_private__', None)",
             "    return obj",
@@ -158,13 +159,15 @@ class _Codec:
         decode: Callable[[tuple[Any, ...]], BaseModel] = env["decode"]
         return decode
 
-    def _fields_set(self, mask: int) -> frozenset[str]:
-        # a fact's few masks recur (a value and a source, ...): made once each; a section's
-        # known fields vary from profile to profile, so the kept masks are bounded
-        if len(self.masks) >= MAX_MASKS:
-            self.masks.clear()
-        found = self.masks[mask] = frozenset(n for i, n in enumerate(self.names) if mask >> i & 1)
-        return found
+    @cached_property
+    def fields_set_tables(self) -> tuple[tuple[tuple[str, ...], ...], ...]:
+        """The fields a mask of fields set names, by its bytes: for each byte of the mask,
+        the names each of its 256 values stands for. A few lookups make a model's fields
+        set, whatever mix of a section's fields a profile knows."""
+        return tuple(
+            tuple(tuple(name for bit, name in enumerate(self.names[j:j + 8]) if byte >> bit & 1)
+                  for byte in range(256))
+            for j in range(0, max(len(self.names), 1), 8))
 
 
 _new = object.__new__

@@ -216,6 +216,21 @@ def test_at_most_the_limit_and_one_byte_is_read(monkeypatch):
     assert info.value.code == "file-too-large"
 
 
+@pytest.mark.parametrize("size_said", [0, 5, 7_000, 20_000, 200_000])
+@pytest.mark.parametrize("limit", [1, 6_999, 7_000, 7_001, 150_000])
+def test_a_file_is_read_whole_or_to_the_limit_whatever_its_size_said(tmp_path, size_said, limit):
+    # the size from fstat is only where reading starts: a file that grew or shrank since
+    # (or a file system that reports 0) is still read to its end or to the limit
+    path = tmp_path / "data"
+    path.write_bytes(bytes(range(256)) * 27 + b"x" * 88)  # 7,000 bytes
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        got = yamlsource._read_at_most(fd, limit, size_said)
+    finally:
+        os.close(fd)
+    assert got == path.read_bytes()[:limit]
+
+
 def test_a_large_file_is_refused_by_its_size_without_reading_it(tmp_path: Path):
     big = tmp_path / "big@2022.yaml"
     with big.open("wb") as fh:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import settings
+from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from engine import bundled_dir
@@ -254,11 +255,22 @@ def test_a_profile_holding_what_its_fields_do_not_say_is_not_stored():
         dumps(odd)
 
 
-def test_the_kept_sets_of_fields_set_stay_bounded():
-    codec = profile_cache._profile_codec()
-    commitment = next(k for k in codec.kinds if isinstance(k, profile_cache._Codec)
-                      and k.model is Commitment)
-    for mask in range(3 * profile_cache.MAX_MASKS):
-        assert commitment._fields_set(mask) == {
-            n for i, n in enumerate(commitment.names) if mask >> i & 1}
-        assert len(commitment.masks) <= profile_cache.MAX_MASKS
+@given(st.data())
+def test_a_mask_of_fields_set_names_those_fields_by_either_decoder(data):
+    codecs = sorted(_codecs(profile_cache._profile_codec()), key=lambda c: c.model.__name__)
+    codec = data.draw(st.sampled_from(codecs))
+    mask = data.draw(st.integers(0, (1 << len(codec.names)) - 1))
+    stored = (mask, *(None for _ in codec.names))
+    want = {n for i, n in enumerate(codec.names) if mask >> i & 1}
+    assert codec.decode(stored).model_fields_set == want
+    assert codec.compiled(stored).model_fields_set == want
+
+
+def _codecs(codec, seen=None):
+    seen = set() if seen is None else seen
+    if codec.model not in seen:
+        seen.add(codec.model)
+        yield codec
+        for kind in codec.kinds:
+            if isinstance(kind, profile_cache._Codec):
+                yield from _codecs(kind, seen)
