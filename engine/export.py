@@ -61,13 +61,22 @@ def ranking(result: BatchResult, ruleset: RuleSet | None = None
     """The ranked table as headers and rows: one row per profile, in the batch's order.
     Cells keep their types (numbers are numbers, ``as_of`` a date)."""
     dims = ranking_columns(_dimension_ids(result, ruleset))
-    headers = [*HEAD, *(column for column, _ in dims), *TAIL]
     digest = result.ruleset.digest
-    rows = [[i, r.profile, r.country, r.name, r.as_of, r.deterrence.score, r.deterrence.band,
-             r.alignment_risk.score, r.alignment_risk.band,
-             *(r.dimensions[d].score if d in r.dimensions else None for _, d in dims), digest]
-            for i, r in enumerate(result.results, 1)]
-    return headers, rows
+    return ranking_headers(dims), [ranking_row(i, r, dims, digest)
+                                   for i, r in enumerate(result.results, 1)]
+
+
+def ranking_headers(dims: list[tuple[str, str]]) -> list[str]:
+    """The ranking's column names (``dims`` from ``ranking_columns``)."""
+    return [*HEAD, *(column for column, _ in dims), *TAIL]
+
+
+def ranking_row(rank: int, r: ProfileResult, dims: list[tuple[str, str]], digest: str
+                ) -> list[Any]:
+    """One profile's row of the ranking (``dims`` from ``ranking_columns``)."""
+    return [rank, r.profile, r.country, r.name, r.as_of, r.deterrence.score, r.deterrence.band,
+            r.alignment_risk.score, r.alignment_risk.band,
+            *(r.dimensions[d].score if d in r.dimensions else None for _, d in dims), digest]
 
 
 def batch_csv(result: BatchResult, ruleset: RuleSet | None = None) -> str:

@@ -93,37 +93,24 @@ class CsvRecord:
     dimensions: tuple[str, ...]
 
     def __call__(self, r: ProfileResult) -> bytes:
-        from .export import ranking
+        from .export import plain
+        from .export import ranking_columns
+        from .export import ranking_row
         from .render import csv_cell
 
-        _, (row,) = ranking(*_one(self.ruleset, r, self.dimensions))
+        row = ranking_row(0, r, ranking_columns(self.dimensions), self.ruleset.digest)
         buf = io.StringIO()
-        csv.writer(buf, lineterminator="\n").writerow(csv_cell(_plain(c)) for c in row[1:])
+        csv.writer(buf, lineterminator="\n").writerow([csv_cell(plain(c)) for c in row[1:]])
         return buf.getvalue().encode()
 
     def header(self) -> bytes:
-        from .export import ranking
+        from .export import ranking_columns
+        from .export import ranking_headers
 
-        headers, _ = ranking(*_one(self.ruleset, None, self.dimensions))
         buf = io.StringIO()
-        csv.writer(buf, lineterminator="\n").writerow(headers)
+        csv.writer(buf, lineterminator="\n").writerow(
+            ranking_headers(ranking_columns(self.dimensions)))
         return buf.getvalue().encode()
-
-
-def _one(ruleset: RulesetInfo, r: ProfileResult | None, dimensions: tuple[str, ...]
-         ) -> tuple[Any, Any]:
-    """A batch of one result, and what ``export.ranking`` reads of a rule set."""
-    from types import SimpleNamespace
-
-    from .results import BatchResult
-
-    return BatchResult(ruleset, (r,) if r else (), ()), SimpleNamespace(dimensions=dimensions)
-
-
-def _plain(value: Any) -> Any:
-    from .export import plain
-
-    return plain(value)
 
 
 def summary_record(r: ProfileResult) -> bytes:
