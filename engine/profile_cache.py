@@ -162,12 +162,17 @@ class _Codec:
     @cached_property
     def fields_set_tables(self) -> tuple[tuple[tuple[str, ...], ...], ...]:
         """The fields a mask of fields set names, by its bytes: for each byte of the mask,
-        the names each of its 256 values stands for. A few lookups make a model's fields
-        set, whatever mix of a section's fields a profile knows."""
-        return tuple(
-            tuple(tuple(name for bit, name in enumerate(self.names[j:j + 8]) if byte >> bit & 1)
-                  for byte in range(256))
-            for j in range(0, max(len(self.names), 1), 8))
+        the names each of its values stands for (a bit past the fields is a broken entry:
+        out of range). A few lookups make a model's fields set, whatever mix of a
+        section's fields a profile knows; each table is built by doubling, a bit at a
+        time, which keeps the start of ``score KEY`` cheap."""
+        tables = []
+        for start in range(0, max(len(self.names), 1), 8):
+            entries: list[tuple[str, ...]] = [()]
+            for name in self.names[start:start + 8]:
+                entries += [names + (name,) for names in entries]
+            tables.append(tuple(entries))
+        return tuple(tables)
 
 
 _new = object.__new__
