@@ -3,9 +3,9 @@
 Reading a profile file is most of what a batch over files costs: libyaml's events become
 Python objects one by one (about 600 for a 300-line profile), and pydantic validates some
 40 models. A profile that loaded without problems is stored under a digest of its file's
-text, the engine's own source files, the package version and the Python version; the same
-text under the same engine is the same profile, so it is read back (a few hundred
-microseconds) instead of parsed again. Only what depends on the text alone is cached: the
+text, the engine's own source files and the versions of Python, pydantic and
+pydantic-core; the same text under the same engine is the same profile, so it is read
+back (a few hundred microseconds) instead of parsed again. Only what depends on the text alone is cached: the
 citations, which depend on the rule set's catalog, are checked at every load, and a file
 with any problem is never stored, so its errors, with their lines, are reported every time.
 
@@ -13,7 +13,7 @@ The entries live in one SQLite file in the per-user cache directory of
 :mod:`engine.rule_cache` (``LATTICEWORK_NO_CACHE`` turns both off,
 ``LATTICEWORK_CACHE_DIR`` moves both), at most ``MAX_ENTRIES`` of them, the oldest
 dropped first. Anything that goes wrong with the cache (a corrupt or locked database, a
-read-only disk, an entry that no longer unpickles) is ignored: the file is parsed as if
+read-only disk, an entry that no longer decodes) is ignored: the file is parsed as if
 there were no cache. Worker processes of ``batch --jobs`` share the file; SQLite
 serialises their writes.
 """
@@ -42,7 +42,7 @@ from .profile import Profile
 from .rule_cache import cache_dir
 from .rule_cache import code_fingerprint
 
-MAX_ENTRIES = 100_000  # about 5 KB each: a batch of this many files stays warm
+MAX_ENTRIES = 100_000  # under a kilobyte each: a batch of this many files stays warm
 _FORMAT = b"latticework-profile-cache-2"
 _FILE = "profiles.sqlite"
 _PENDING_LIMIT = 256  # entries written in one transaction
