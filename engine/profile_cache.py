@@ -160,19 +160,28 @@ class _Codec:
         return decode
 
     @cached_property
-    def fields_set_tables(self) -> tuple[tuple[tuple[str, ...], ...], ...]:
+    def fields_set_tables(self) -> tuple[_FieldsByByte, ...]:
         """The fields a mask of fields set names, by its bytes: for each byte of the mask,
-        the names each of its values stands for (a bit past the fields is a broken entry:
-        out of range). A few lookups make a model's fields set, whatever mix of a
-        section's fields a profile knows; each table is built by doubling, a bit at a
-        time, which keeps the start of ``score KEY`` cheap."""
-        tables = []
-        for start in range(0, max(len(self.names), 1), 8):
-            entries: list[tuple[str, ...]] = [()]
-            for name in self.names[start:start + 8]:
-                entries += [names + (name,) for names in entries]
-            tables.append(tuple(entries))
-        return tuple(tables)
+        the names each of its values stands for. A few lookups make a model's fields set,
+        whatever mix of a section's fields a profile knows."""
+        return tuple(_FieldsByByte(self.names[start:start + 8])
+                     for start in range(0, max(len(self.names), 1), 8))
+
+
+class _FieldsByByte(dict[int, tuple[str, ...]]):
+    """The names of up to eight fields that each value of a byte of a mask stands for,
+    each worked out when first met (at most 256): ``score KEY`` reads one profile, and
+    building every entry of every model's tables up front cost it 10M instructions."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        super().__init__()
+        self.names = names
+
+    def __missing__(self, byte: int) -> tuple[str, ...]:
+        if not 0 <= byte < 1 << len(self.names):  # a bit past the fields: a broken entry
+            raise KeyError(byte)
+        found = self[byte] = tuple(n for bit, n in enumerate(self.names) if byte >> bit & 1)
+        return found
 
 
 _new = object.__new__
