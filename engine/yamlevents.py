@@ -7,6 +7,8 @@ needs (aliases, depth, tags, complex and duplicate keys) is made as its events p
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Callable
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +33,21 @@ _MAP = f"{_TAG}map"
 _SEQ = f"{_TAG}seq"
 
 _MISSING = object()  # not cached (None is a cached value: null)
+
+
+def _date(text: str) -> dt.date:
+    return dt.date(int(text[:4]), int(text[5:7]), int(text[8:]))
+
+
+# The plain forms nearly every number and date of a profile takes, built directly: through
+# ruamel's constructor (a node, its tag object, the method for the tag) each cost some 30
+# microseconds, a few per file. Any other form, and any of these Python refuses (a 30th of
+# February), goes to ruamel, whose words the error keeps.
+_SIMPLE: dict[str, tuple[Callable[[str], Any], Callable[[str], Any]]] = {
+    f"{_TAG}int": (re.compile(r"[-+]?(?:0|[1-9][0-9]*)").fullmatch, int),
+    f"{_TAG}float": (re.compile(r"[-+]?(?:0|[1-9][0-9]*)\.[0-9]+").fullmatch, float),
+    f"{_TAG}timestamp": (re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fullmatch, _date),
+}
 
 
 class Builder:
@@ -298,6 +315,16 @@ class Builder:
         key = (tag, value)
         if key in constructed:
             return constructed[key]
+        simple = _SIMPLE.get(tag)
+        if simple is not None and simple[0](value):
+            try:
+                result = simple[1](value)
+            except ValueError:
+                pass  # ruamel says what is wrong with it
+            else:
+                if len(constructed) < 10_000:
+                    constructed[key] = result
+                return result
         node = ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
         try:
             result = self.reader.construct(node)

@@ -7,11 +7,16 @@ worded. Both must give the same data, the same line for every path and the same 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
 from engine import bundled_dir
+from engine import yamlevents
 from engine.errors import LoadError
 from engine.yamlscalars import shared_reader
 from engine.yamlsource import Document
@@ -91,3 +96,48 @@ def test_the_line_of_every_path(monkeypatch):
         ("a", 1, "c", 0): 5, ("a", 1, "c", 1): 6, ("a", 1, "c", 1, "d"): 6, ("f",): 7,
     }
     assert doc.line_of(("a", 1, "c", 1, "nowhere")) == 6
+
+
+# --- numbers and dates built without ruamel's constructor -------------------------------------
+
+SIMPLE_FORMS = st.one_of(
+    st.tuples(st.just("int"), st.builds(lambda sign, n: f"{sign}{n}",
+                                        st.sampled_from(["", "+", "-"]), st.integers(0, 10**30))),
+    st.tuples(st.just("float"), st.builds(
+        lambda sign, whole, frac: f"{sign}{whole}.{frac}", st.sampled_from(["", "+", "-"]),
+        st.integers(0, 10**20), st.from_regex(r"[0-9]{1,25}", fullmatch=True))),
+    st.tuples(st.just("timestamp"), st.from_regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", fullmatch=True)),
+    st.tuples(st.sampled_from(["int", "float", "timestamp"]),
+              st.sampled_from(["0", "-0", "+0", "00", "012", "0.0", "-0.0", "1.", ".5", "1e3",
+                               "1_000", "0x1f", "0o17", "2021-02-29", "2024-02-29", "0000-01-01",
+                               "2021-13-01", "2021-00-10", "9999-12-31"])),
+)
+
+
+def _ruamel(tag: str, value: str):
+    from ruamel.yaml.nodes import ScalarNode
+
+    try:
+        return shared_reader().construct(ScalarNode(tag, value))
+    except Exception as exc:  # noqa: BLE001 - compared as a refusal
+        return ("refused", type(exc).__name__)
+
+
+@settings(max_examples=500, deadline=None)
+@given(SIMPLE_FORMS)
+def test_numbers_and_dates_built_directly_are_what_ruamel_builds(form):
+    kind, value = form
+    tag = f"tag:yaml.org,2002:{kind}"
+    matches, build = yamlevents._SIMPLE[tag]
+    want = _ruamel(tag, value)
+    if not matches(value):
+        return  # ruamel's constructor builds it
+    try:
+        got = build(value)
+    except ValueError:
+        # the direct way refuses only what ruamel refuses too, and ruamel's words are kept
+        assert isinstance(want, tuple) and want[0] == "refused"
+        return
+    assert type(got) is type(want) and got == want
+    if kind == "float":
+        assert math.copysign(1, got) == math.copysign(1, want)
