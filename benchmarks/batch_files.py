@@ -1,6 +1,7 @@
 """``latticework batch`` over many profile files: time, peak memory, and the same bytes.
 
-    .venv/bin/python benchmarks/batch_files.py --files 10000 [--dir DIR] [--jobs 2] [--format json]
+    .venv/bin/python benchmarks/batch_files.py --files 10000 [--dir DIR] [--jobs 2] [--rounds 3]
+                                               [--format json]
 
 Writes N profile files (the bench's seeded generator, every known fact with a source, a
 confidence and a note, as real profiles carry them; kept in ``--dir`` for later runs)
@@ -11,7 +12,10 @@ and runs the real command on them, each run a fresh process:
 * ``warm``: the cache on and full (no file is parsed);
 * ``cold --jobs J`` for each J of ``--jobs``.
 
-``--runs`` picks some of them (``--runs cold`` for a memory check at 100,000 files).
+``--runs`` picks some of them (``--runs cold`` for a memory check at 100,000 files);
+``--rounds R`` makes them all R times over, in the same order, and reports medians and
+each run's ratio to the cold run of its own round (the machine's speed drifts over
+minutes, so a ratio between runs of different moments says little).
 
 Each run is timed whole (start-up included) and its peak resident memory is the
 process's own ``VmHWM``, written as it ends (with ``--jobs``, the main process's; the
@@ -28,6 +32,7 @@ import json
 import os
 import platform
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -129,14 +134,15 @@ RUNS = ("cold", "filling", "warm", "jobs")
 
 
 def measure(files: int, directory: Path, jobs: list[int],
-            runs_wanted: tuple[str, ...] = RUNS) -> dict[str, Any]:
+            runs_wanted: tuple[str, ...] = RUNS, rounds: int = 1) -> dict[str, Any]:
+    """Every wanted run, ``rounds`` times over in the same order (each round with a cache of
+    its own): the machine's speed drifts over minutes, so a run's ratio to the cold run is
+    taken within its round, and the medians are reported."""
     write_profiles(directory, files)
     count = len(list(directory.glob("*.yaml")))
-    runs: dict[str, dict[str, float]] = {}
+    taken: dict[str, list[tuple[float, float]]] = {}
     digests: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="latticework-batch-bench-") as scratch:
-        base = dict(os.environ, LATTICEWORK_CACHE_DIR=str(Path(scratch) / "cache"))
-        base.pop("LATTICEWORK_NO_CACHE", None)
         plan = [("cold", {"LATTICEWORK_NO_CACHE": "1"}, 1), ("filling", {}, 1),
                 ("warm", {}, 1)]
         plan = [step for step in plan if step[0] in runs_wanted]
@@ -144,16 +150,32 @@ def measure(files: int, directory: Path, jobs: list[int],
             raise SystemExit("a warm run needs the filling run before it")
         if "jobs" in runs_wanted:
             plan += [(f"cold --jobs {j}", {"LATTICEWORK_NO_CACHE": "1"}, j) for j in jobs]
-        for label, extra, j in plan:
-            out = Path(scratch) / "out.csv"
-            took, rss = run_batch(directory, out, dict(base, **extra), j)
-            runs[label] = {"seconds": round(took, 2), "profiles_per_s": round(count / took),
-                           "peak_rss_mb": round(rss, 1)}
-            digests[label] = hashlib.sha256(out.read_bytes()).hexdigest()
-            out.unlink()
+        for round_no in range(rounds):
+            base = dict(os.environ,
+                        LATTICEWORK_CACHE_DIR=str(Path(scratch) / f"cache-{round_no}"))
+            base.pop("LATTICEWORK_NO_CACHE", None)
+            for label, extra, j in plan:
+                out = Path(scratch) / "out.csv"
+                taken.setdefault(label, []).append(
+                    run_batch(directory, out, dict(base, **extra), j))
+                digests[f"{label} #{round_no}"] = hashlib.sha256(out.read_bytes()).hexdigest()
+                out.unlink()
     if len(set(digests.values())) != 1:
         raise SystemExit(f"the runs wrote different outputs: {digests}")
-    return {"files": count, "runs": runs, "output_sha256": next(iter(digests.values())),
+    runs: dict[str, dict[str, Any]] = {}
+    for label, each in taken.items():
+        seconds = statistics.median(t for t, _ in each)
+        runs[label] = {"seconds": round(seconds, 2), "profiles_per_s": round(count / seconds),
+                       "peak_rss_mb": round(max(m for _, m in each), 1)}
+        if rounds > 1:
+            runs[label]["seconds_each"] = [round(t, 2) for t, _ in each]
+        if label != "cold" and "cold" in taken:
+            ratios = [c / t for (c, _), (t, _) in zip(taken["cold"], each, strict=True)]
+            runs[label]["x_cold"] = round(statistics.median(ratios), 2)
+            if rounds > 1:
+                runs[label]["x_cold_each"] = [round(r, 2) for r in ratios]
+    return {"files": count, "rounds": rounds, "runs": runs,
+            "output_sha256": next(iter(digests.values())),
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                        f"Python {platform.python_version()}"}
 
@@ -167,8 +189,13 @@ def main() -> None:
                         help="also a cold run with --jobs J (repeatable; default 2)")
     parser.add_argument("--runs", default=",".join(RUNS),
                         help=f"which runs, comma-separated ({','.join(RUNS)})")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="all the runs this many times over; medians, and each run's "
+                        "ratio to the cold run of its own round (1)")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if args.files < 1:
         parser.error("--files must be at least 1")
     jobs = args.jobs if args.jobs is not None else [2]
@@ -177,16 +204,19 @@ def main() -> None:
         parser.error(f"--runs takes some of {', '.join(RUNS)}")
     if args.dir is None:
         with tempfile.TemporaryDirectory(prefix="latticework-profiles-") as where:
-            figures = measure(args.files, Path(where), jobs, wanted)
+            figures = measure(args.files, Path(where), jobs, wanted, args.rounds)
     else:
-        figures = measure(args.files, args.dir, jobs, wanted)
+        figures = measure(args.files, args.dir, jobs, wanted, args.rounds)
     if args.format == "json":
         print(json.dumps(figures, indent=2))
         return
-    print(f"latticework batch over {figures['files']:,} files ({figures['machine']})")
-    cold = figures["runs"].get("cold", {}).get("seconds")
+    rounds = figures["rounds"]
+    print(f"latticework batch over {figures['files']:,} files ({figures['machine']})"
+          + (f", medians of {rounds} rounds" if rounds > 1 else ""))
     for label, run in figures["runs"].items():
-        ratio = f"  x{cold / run['seconds']:.2f}" if cold else ""
+        ratio = f"  x{run['x_cold']:.2f}" if "x_cold" in run else ""
+        if "x_cold_each" in run:
+            ratio += f" ({min(run['x_cold_each']):.2f}-{max(run['x_cold_each']):.2f})"
         print(f"  {label:16s} {run['seconds']:7.2f} s  {run['profiles_per_s']:6,} profiles/s  "
               f"peak RSS {run['peak_rss_mb']:6.1f} MB{ratio}")
     print(f"  every run wrote the same bytes (sha256 {figures['output_sha256'][:16]}...)")
