@@ -115,7 +115,8 @@ def run_batch(profiles: Path, output: Path, env: dict[str, str],
     child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE)
     assert child.stderr is not None
-    errors = child.stderr.read()
+    with child.stderr:
+        errors = child.stderr.read()
     _, status, usage = os.wait4(child.pid, 0)
     took = time.perf_counter() - start
     child.returncode = os.waitstatus_to_exitcode(status)
