@@ -79,13 +79,9 @@ class FileList(Sequence[Path]):
     def __len__(self) -> int:
         return len(self._ends)
 
-    def _path_text(self, i: int) -> str:
+    def _name(self, i: int) -> str:
         ends = self._ends
-        if i < 0:
-            i += len(ends)
-        if not 0 <= i < len(ends):
-            raise IndexError("FileList index out of range")
-        return self._prefix + self._text[ends[i - 1] if i else 0:ends[i]]
+        return self._text[ends[i - 1] if i else 0:ends[i]]
 
     @overload
     def __getitem__(self, i: int) -> Path: ...
@@ -95,11 +91,12 @@ class FileList(Sequence[Path]):
 
     def __getitem__(self, i: int | slice) -> Path | FileList:
         if isinstance(i, slice):
-            start, stop, step = i.indices(len(self))
-            ends, text = self._ends, self._text
-            return self.keep(text[ends[j - 1] if j else 0:ends[j]]
-                             for j in range(start, stop, step))
-        return Path(self._path_text(i))
+            return self.keep(map(self._name, range(*i.indices(len(self)))))
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError("FileList index out of range")
+        return Path(self._prefix + self._name(i))
 
     def __iter__(self) -> Iterator[Path]:
         prefix = self._prefix

@@ -5,9 +5,10 @@ Python objects one by one (about 600 for a 300-line profile), and pydantic valid
 40 models. A profile that loaded without problems is stored under a digest of its file's
 text, the engine's own source files and the versions of Python, pydantic and
 pydantic-core; the same text under the same engine is the same profile, so it is read
-back (a few hundred microseconds) instead of parsed again. Only what depends on the text alone is cached: the
-citations, which depend on the rule set's catalog, are checked at every load, and a file
-with any problem is never stored, so its errors, with their lines, are reported every time.
+back (a few hundred microseconds) instead of parsed again. Only what depends on the text
+alone is cached: the citations, which depend on the rule set's catalog, are checked at
+every load, and a file with any problem is never stored, so its errors, with their lines,
+are reported every time.
 
 The entries live in one SQLite file in the per-user cache directory of
 :mod:`engine.rule_cache` (``LATTICEWORK_NO_CACHE`` turns both off,
@@ -170,8 +171,8 @@ class _Codec:
 
 class _FieldsByByte(dict[int, tuple[str, ...]]):
     """The names of up to eight fields that each value of a byte of a mask stands for,
-    each worked out when first met (at most 256): ``score KEY`` reads one profile, and
-    building every entry of every model's tables up front cost it 10M instructions."""
+    each worked out when first met (at most 256): ``score KEY`` reads one profile and
+    needs a few of them, not every entry of every model's tables."""
 
     def __init__(self, names: tuple[str, ...]) -> None:
         super().__init__()
@@ -210,10 +211,9 @@ def _encode_value(kind: Any, value: Any, strings: dict[str, str]) -> Any:
 def _kind(annotation: Any, codecs: dict[type, _Codec]) -> Any:
     """What a field holds: a model's codec, an enumeration class, or None for plain values
     (text, numbers, booleans, dates, a mapping of text)."""
-    found = {_kind(a, codecs) for a in typing.get_args(annotation)
-             if a is not type(None)} if typing.get_origin(annotation) in (
-        typing.Union, types.UnionType) else None
-    if found is not None:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        # X | None: what X holds (None is stored as itself)
+        found = {_kind(a, codecs) for a in typing.get_args(annotation) if a is not type(None)}
         if len(found) != 1:
             raise TypeError(f"the cache cannot tell the kinds of {annotation!r} apart")
         return found.pop()
