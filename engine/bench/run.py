@@ -10,8 +10,8 @@ On the bundled rules and N seeded synthetic profiles it measures
   firing and points on prepared facts, no explanation;
 * ``reference_end_to_end_profiles_per_s``: ``Engine.score_iter`` on the reference evaluator;
 * ``durable_core_profiles_per_s``: the true floor: the same compiled rules in
-  durable_rules' C core, each fact written as JSON, asserted, its actions taken
-  off the queue and left unread (no-op actions), its session deleted;
+  durable_rules' C core, each fact written as JSON, asserted into one session, its
+  actions taken off the queue and left unread (no-op actions), retracted by its id;
 * ``raw_durable_profiles_per_s``: the ``Host`` floor: the same on a bare
   durable's Python ``Host`` with no-op actions, which parses the state and
   the fact back from JSON on every firing
@@ -75,8 +75,9 @@ def _messages(engine: Engine, facts: list[dict[str, Any]]) -> list[dict[str, Any
 
 
 class CoreDurable:
-    """durable_rules' C core alone on the compiled rules: assert, take the actions off
-    the queue unread, delete the session; nothing more."""
+    """durable_rules' C core alone on the compiled rules, driven as the production path
+    drives it: assert into one session, take the actions off the queue unread, retract
+    the fact by its id; nothing more."""
 
     def __init__(self, engine: Engine, facts: list[dict[str, Any]]) -> None:
         import json
@@ -91,22 +92,23 @@ class CoreDurable:
         self.handles = [
             self.core.create_ruleset(f"bench-core-{os.getpid()}-{i}", self.encode(d))
             for i, d in enumerate(split_rulesets(compile_ruleset(engine.ruleset)))]
-        self.messages = _messages(engine, facts)
+        self.messages = [{**m, "sid": "1", "id": m["sid"]} for m in _messages(engine, facts)]
 
     def seconds(self, start: int = 0, stop: int | None = None) -> float:
         core, encode, handles = self.core, self.encode, self.handles
         assert_fact, start_action = core.assert_fact, core.start_action_for_state
-        complete, delete = core.complete_and_start_action, core.delete_state
+        complete, retract = core.complete_and_start_action, core.retract_fact
         messages = self.messages[start:stop]
         began = time.perf_counter()
         for m in messages:
-            text, sid = encode(m), m["sid"]
+            text = encode(m)
+            retraction = f'{{"sid":"1","id":"{m["id"]}"}}'
             for handle in handles:
                 _, state = assert_fact(handle, text)
                 if start_action(handle, state):
                     while complete(handle, state):
                         pass
-                delete(handle, sid)
+                retract(handle, retraction)
         return time.perf_counter() - began
 
     def close(self) -> None:
