@@ -11,7 +11,8 @@ The output is plain data for ``durable.engine.Host.set_rulesets`` (no
   rule is guarded by the discriminator ``kind == "profile"``;
 * deleting the first session of a ruleset segfaults when no action fired in
   it: a sentinel rule fires on every profile;
-* dots in a key are read as a path: the fact is flat, ``section__field``;
+* dots in a key are read as a path: the fact is flat, its keys short
+  (``fields.durable_key``: ``f`` and the field's number);
 * string lengths are kept in 16 bits, so a text of 65,536 bytes or more compares
   as its length modulo 65,536: text reaches durable_rules as its SHA-256 digest,
   in rules and facts alike (text supports only equality, which digests keep);
@@ -34,7 +35,7 @@ from .conditions import All
 from .conditions import AnyOf
 from .conditions import Cmp
 from .conditions import Condition
-from .fields import fact_key
+from .fields import durable_key
 from .fields import field_specs
 from .rules import Rule
 from .rules import RuleSet
@@ -62,7 +63,7 @@ def compile_condition(nnf: Condition) -> dict[str, Any]:
         return {"$or": [compile_condition(c) for c in nnf.items]}
     if not isinstance(nnf, Cmp):
         raise TypeError("compile_condition needs the negation normal form")
-    key = fact_key(nnf.field)
+    key = durable_key(nnf.field)
     if nnf.op == "present":
         return {"$ex": {key: 1}}
     if nnf.op == "absent":

@@ -52,7 +52,7 @@ _NOT_HANDLED, _OBSERVED = 1, 2
 
 
 def _keys(ruleset: RuleSet) -> tuple[tuple[str, str, bool], ...]:
-    return tuple((spec.path, spec.fact_key, spec.kind == "text") for spec in ruleset.fields_read)
+    return tuple((spec.path, spec.durable_key, spec.kind == "text") for spec in ruleset.fields_read)
 
 
 def _message(keys: tuple[tuple[str, str, bool], ...], fact: FlatFact) -> dict[str, Any]:
@@ -109,8 +109,10 @@ class DurableEvaluator:
         core = self._core = durable_rules_engine
         self._lock = threading.Lock()  # the C core keeps global tables without locks
         self._keys = _keys(ruleset)
-        # check_circular off: a fact is flat; ensure_ascii off: as durable's Host writes it
-        self._encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+        # check_circular off: a fact is flat; ensure_ascii off: as durable's Host writes it;
+        # no spaces: the fact is written again into every firing's action
+        self._encode = json.JSONEncoder(
+            ensure_ascii=False, check_circular=False, separators=(",", ":")).encode
         self._sessions = itertools.count(1)
         self._sid = str(next(self._sessions))
         self._ids = itertools.count(1)

@@ -44,6 +44,10 @@ class FieldSpec:
         return fact_key(self.path)
 
     @property
+    def durable_key(self) -> str:
+        return durable_key(self.path)
+
+    @property
     def numeric(self) -> bool:
         return self.kind in ("int", "number")
 
@@ -90,11 +94,26 @@ def _num(x: float) -> str:
 
 
 def fact_key(path: str) -> str:
-    """The field's key in the fact given to durable_rules.
-
-    durable_rules reads "a.b" as a path into nested objects; the fact is flat.
-    """
+    """The field's name in a flat fact, where a peer engine needs a plain identifier
+    (``section__field``)."""
     return path.replace(".", "__")
+
+
+def durable_key(path: str) -> str:
+    """The field's key in the fact given to durable_rules: ``f`` and its place in
+    :func:`field_specs` (``f0`` is ``region``).
+
+    durable_rules reads "a.b" as a path into nested objects, so the fact is flat. The
+    keys are short because durable_rules hashes every key of a fact it is given and
+    writes the whole fact, keys and all, into the action of every rule that fires:
+    some twenty copies a profile, which ``section__field`` keys made twice as long.
+    """
+    return _durable_keys()[path]
+
+
+@cache
+def _durable_keys() -> dict[str, str]:
+    return {path: f"f{i}" for i, path in enumerate(field_specs())}
 
 
 def optional_inner(annotation: Any) -> tuple[Any, bool]:

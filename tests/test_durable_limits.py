@@ -38,6 +38,7 @@ from engine.durable_limits import MAX_TESTS_UNDER_NODE
 from engine.durable_limits import Network
 from engine.durable_limits import rule_limits
 from engine.durable_limits import split_rulesets
+from engine.fields import durable_key
 from engine.fields import field_specs
 from engine.fields import flatten
 from engine.reference import ReferenceEvaluator
@@ -180,22 +181,22 @@ def test_matching_stack_holds_64_tests_passed_together():
     at_limit = definitions_of(*[Cmp(SHARE, "ge", k) for k in range(MAX_PENDING)])
     past = definitions_of(*[Cmp(SHARE, "ge", k) for k in range(MAX_PENDING + 1)])
     assert (peak(at_limit), peak(past)) == (64, 65)
-    assert raw_durable(at_limit, {"dependence__arms_us_share": 100}).stdout.strip() == "65"
-    out = raw_durable(past, {"dependence__arms_us_share": 100})
+    assert raw_durable(at_limit, {durable_key(SHARE): 100}).stdout.strip() == "65"
+    out = raw_durable(past, {durable_key(SHARE): 100})
     assert out.returncode != 0 and "error code: 303" in out.stderr
     # tests, not rules: one rule whose 65 'any' branches hold together overflows it too
     one_rule = definitions_of(any_of(SHARE, "ge", range(MAX_PENDING + 1)))
     assert peak(one_rule) == 65
-    out = raw_durable(one_rule, {"dependence__arms_us_share": 100})
+    out = raw_durable(one_rule, {durable_key(SHARE): 100})
     assert "error code: 303" in out.stderr
     # and 70 rules on one shared test take one place on the stack
     shared = definitions_of(*[Cmp(BOOLS[0], "eq", True)] * 70)
     assert peak(shared) == 1
-    assert raw_durable(shared, {BOOLS[0].replace(".", "__"): True}).stdout.strip() == "71"
+    assert raw_durable(shared, {durable_key(BOOLS[0]): True}).stdout.strip() == "71"
 
 
 def test_rules_ending_at_one_test_are_at_most_255():
-    key = BOOLS[0].replace(".", "__")
+    key = durable_key(BOOLS[0])
     at_limit = definitions_of(*[Cmp(BOOLS[0], "eq", True)] * MAX_RULES_AT_NODE)
     assert raw_durable(at_limit, {key: True}).stdout.strip() == "256"
     # past it durable_rules reads beyond the list: a wrong firing, a crash or error 108,
@@ -223,7 +224,7 @@ def test_512_tests_under_one_node_are_caught_before_durable_hangs_on_them():
     # with 512 tests filed after one node every assertion loops forever, with 513
     # create_ruleset does: the model refuses them, durable_rules never sees them; 511 run
     ok = definitions_of(Cmp(TROOPS, "in", tuple(range(MAX_TESTS_UNDER_NODE))))
-    assert raw_durable(ok, {"forces__troops_permanent": 3}).stdout.strip() == "2"
+    assert raw_durable(ok, {durable_key(TROOPS): 3}).stdout.strip() == "2"
     for past in (definitions_of(Cmp(TROOPS, "in", tuple(range(MAX_TESTS_UNDER_NODE + 1)))),
                  # across fields: the table is the node's, not the field's
                  definitions_of(Cmp(TROOPS, "in", tuple(range(256))),

@@ -198,6 +198,7 @@ def test_deleting_the_session_of_a_failed_assertion_crashes():
         import durable_rules_engine as core
         from engine.compiler import SENTINEL, compile_condition, guarded
         from engine.conditions import Cmp
+        from engine.fields import durable_key
         definitions = {SENTINEL: guarded(None)}
         for k in range(65):
             definitions[f"r{k}"] = guarded(compile_condition(
@@ -205,7 +206,7 @@ def test_deleting_the_session_of_a_failed_assertion_crashes():
         handle = core.create_ruleset("failed-assertion", json.dumps(definitions))
         try:
             core.assert_fact(handle, json.dumps(
-                {"kind": "profile", "dependence__arms_us_share": 100, "sid": "1"}))
+                {"kind": "profile", durable_key("dependence.arms_us_share"): 100, "sid": "1"}))
         except Exception as exc:
             print(exc, flush=True)
         core.delete_state(handle, "1")
@@ -313,8 +314,10 @@ def test_hosts_start_no_timer_threads_and_free_their_rulesets(evaluator):
 
 
 def test_reserved_keys_never_appear_in_a_fact(engine):
-    keys = {spec.fact_key for spec in field_specs().values()}
+    keys = {spec.durable_key for spec in field_specs().values()}
+    assert len(keys) == len(field_specs())
     assert not keys & {"id", "sid", "$s", "kind"}
+    assert all("." not in key for key in keys)  # durable_rules reads a dot as a path
 
 
 def test_fact_stays_under_durable_property_limit(engine):

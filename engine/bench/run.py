@@ -88,7 +88,8 @@ class CoreDurable:
         from ..durable_limits import split_rulesets
 
         self.core = durable_rules_engine
-        self.encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+        self.encode = json.JSONEncoder(
+            ensure_ascii=False, check_circular=False, separators=(",", ":")).encode
         self.handles = [
             self.core.create_ruleset(f"bench-core-{os.getpid()}-{i}", self.encode(d))
             for i, d in enumerate(split_rulesets(compile_ruleset(engine.ruleset)))]
