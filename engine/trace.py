@@ -209,4 +209,9 @@ class Tracer:
                 event = cache[k] = RuleFired(
                     rule, tuple([match[lf[0]](profile, fact) for lf in leaves]))
             events.append(event)
-        return Trace(profile, fact, evaluator, tuple(events))
+        out = Trace(profile, fact, evaluator, tuple(events))
+        if not full:
+            # every event is a fired rule's: the cached ``fired`` is the events themselves
+            # (scoring reads it for every profile, and filtering cost 4 % of a score)
+            out.__dict__["fired"] = out.events
+        return out
