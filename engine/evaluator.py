@@ -200,13 +200,14 @@ class DurableEvaluator:
         started = core.start_action_for_state(handle, state)
         if not started:
             return set()
-        queue = [started[1]]
-        complete = core.complete_and_start_action
-        while actions := complete(handle, state):
-            queue.append(actions)
         # each entry is {"<rule id>": {"m": <the fact>}}; rule ids are [a-z0-9-] and the
         # sentinel's "_sentinel", never escaped, so the id is the first quoted string
-        return {actions[2:actions.find('"', 2)] for actions in queue}
+        actions = started[1]
+        names = {actions[2:actions.find('"', 2)]}
+        add, complete = names.add, core.complete_and_start_action
+        while actions := complete(handle, state):
+            add(actions[2:actions.find('"', 2)])
+        return names
 
     def close(self) -> None:
         self._finalizer()
