@@ -6,6 +6,7 @@ hidden: ``score == base + sum(points) + adjustment``. Bands are 20 points wide.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from operator import itemgetter
 from typing import Any
 
@@ -32,12 +33,16 @@ def _sort_key(points: int, rule_id: str) -> tuple[int, str]:
     return (-points, rule_id)
 
 
+_second, _points = itemgetter(1), attrgetter("points")
+
+
 def _result(target: ScoreDef, ranked: list[tuple[int, Contribution]]) -> ScoreResult:
     """A target's score from its contributions, each with its rank in the target's order,
     and their points added to the base."""
     ranked.sort()  # ranks are distinct within a target: contributions are never compared
-    contributions = tuple([c for _, c in ranked])
-    raw = target.base + sum([c.points for c in contributions])
+    # map over C getters: a comprehension is a function call of its own, eight a profile
+    contributions = tuple(map(_second, ranked))
+    raw = target.base + sum(map(_points, contributions))
     score = HIGH if raw > HIGH else LOW if raw < LOW else raw
     known = _BANDS.get(id(target))
     if known is not None and known[0] is target and 0 <= score < len(known[1]):
