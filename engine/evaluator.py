@@ -189,7 +189,8 @@ class DurableEvaluator:
 
     def facts_held(self) -> list[str]:
         """The facts durable_rules holds in the current session of each ruleset, as JSON:
-        ``"[]"`` each between profiles."""
+        ``"[]"`` each between profiles. The session must have seen a profile (durable_rules
+        makes it at the first assertion, and knows no session before)."""
         with self._lock:
             return [self._core.get_facts(handle, self._sid) for handle in self._handles]
 

@@ -1,0 +1,41 @@
+"""benchmarks/stages.py runs each stage of scoring on inputs that agree with each other."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "stages.py"
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("latticework_bench_stages", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+stages_script = _load_script()
+
+
+def test_every_stage_runs_and_the_two_evaluators_agree_on_its_inputs(engine):
+    runs = stages_script.stages(engine, 20)
+    assert tuple(runs) == stages_script.STAGES
+    outputs = {name: run() for name, run in runs.items()}
+    assert len(outputs["durable"]) == 20
+    assert outputs["durable"] == outputs["reference"]
+    keys = {"kind"} | {spec.durable_key for spec in engine.ruleset.fields_read}
+    assert all(set(m) <= keys for m in outputs["message"])
+    assert outputs["core"] > 0  # the floor's run reports its seconds
+
+
+def test_the_script_runs_a_stage_and_refuses_an_unknown_one():
+    ok = subprocess.run([sys.executable, str(SCRIPT), "score", "1", "--profiles", "10"],
+                        capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    bad = subprocess.run([sys.executable, str(SCRIPT), "tracing", "1"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "invalid choice: 'tracing'" in bad.stderr
