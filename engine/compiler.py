@@ -10,7 +10,9 @@ The output is plain data for ``durable.engine.Host.set_rulesets`` (no
 * a lone ``$nex`` matches the session's own state object and loops: every
   rule is guarded by the discriminator ``kind == "profile"``;
 * deleting the first session of a ruleset segfaults when no action fired in
-  it: a sentinel rule fires on every profile;
+  it (the ``Host`` path deletes a session per profile; the C core path none): a
+  sentinel rule fires on every profile, and its firing shows that the profile
+  was evaluated;
 * dots in a key are read as a path: the fact is flat, its keys short
   (``fields.durable_key``: ``f`` and the field's number);
 * string lengths are kept in 16 bits, so a text of 65,536 bytes or more compares
