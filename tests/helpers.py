@@ -1,10 +1,14 @@
-"""Small builders shared by the tests: profiles and throwaway rule directories."""
+"""Small builders shared by the tests: profiles, throwaway rule directories, the
+benchmark scripts as modules."""
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import shutil
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from click.testing import CliRunner
@@ -105,3 +109,17 @@ def run_cli(*args: object, env: dict[str, str] | None = None, color: bool = Fals
     if "--debug" not in words:
         assert "Traceback" not in result.output, result.output
     return result
+
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def load_benchmark(name: str) -> ModuleType:
+    """A script of benchmarks/ (not a package) imported as a module, ``name`` without .py."""
+    spec = importlib.util.spec_from_file_location(f"latticework_bench_{name}",
+                                                  BENCHMARKS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it executes
+    spec.loader.exec_module(module)
+    return module

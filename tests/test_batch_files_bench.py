@@ -3,24 +3,11 @@ named after their keys, every known fact with its provenance, the same for the s
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 from engine.loader import load_files
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "batch_files.py"
+from .helpers import load_benchmark
 
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("latticework_bench_batch_files", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-batch_files = _load_script()
+batch_files = load_benchmark("batch_files")
 
 
 def test_the_generated_files_load_cleanly_with_their_provenance(engine, tmp_path):

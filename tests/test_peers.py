@@ -8,27 +8,14 @@ with neither peer installed.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
 from engine.conditions import Cmp
 from engine.fields import FieldSpec
 
-PEERS_FILE = Path(__file__).resolve().parent.parent / "benchmarks" / "peers.py"
+from .helpers import load_benchmark
 
-
-def _load_peers():
-    spec = importlib.util.spec_from_file_location("latticework_bench_peers", PEERS_FILE)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while it executes
-    spec.loader.exec_module(module)
-    return module
-
-
-peers = _load_peers()
+peers = load_benchmark("peers")
 
 
 @pytest.fixture(scope="module")

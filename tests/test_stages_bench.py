@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "stages.py"
+from .helpers import BENCHMARKS
+from .helpers import load_benchmark
 
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("latticework_bench_stages", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-stages_script = _load_script()
+SCRIPT = BENCHMARKS / "stages.py"
+stages_script = load_benchmark("stages")
 
 
 def test_every_stage_runs_and_the_two_evaluators_agree_on_its_inputs(engine):
