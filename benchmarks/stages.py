@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/stages.py STAGE PASSES [--profiles N]
 
 STAGE is one of ``end-to-end`` (``Engine.score_iter``), ``flatten``, ``message`` (the
-fact as durable_rules gets it), ``durable`` (``DurableEvaluator.fired``), ``core`` (the
+fact as the JSON text durable_rules gets), ``durable`` (``DurableEvaluator.fired``), ``core`` (the
 bench's C core floor), ``reference`` (``ReferenceEvaluator.fired``), ``trace`` and
 ``score``. The script loads the engine, scores N generated profiles once so that every
 cache is warm, prepares each stage's input, then runs STAGE over the N profiles PASSES
@@ -70,7 +70,7 @@ def stages(engine: Engine, n: int) -> dict[str, Callable[[], object]]:
     return {
         "end-to-end": end_to_end,
         "flatten": lambda: [flatten(p) for p in profiles],
-        "message": lambda: [evaluator.message(f) for f in facts],
+        "message": lambda: [evaluator.text(f, "1", "1") for f in facts],
         "durable": lambda: [evaluator.fired(f) for f in facts],
         "core": core.seconds,
         "reference": lambda: [reference.fired(f) for f in facts],

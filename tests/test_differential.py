@@ -1,15 +1,25 @@
 """durable_rules and the reference evaluator agree, rule for rule, on generated profiles.
 
 The firing-level agreement of the two is a property (tests/test_properties.py); here, the
-two durable paths agree with each other, whole results agree, and a disagreement is caught.
+two durable paths agree with each other, whole results agree, and a disagreement is caught;
+the fact durable_rules reads is the one ``json`` would write.
 """
 
 from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import settings
 
+from engine.compiler import text_token
+from engine.evaluator import FactWriter
+from engine.fields import field_specs
 from engine.fields import flatten
 
 from .strategies import profiles
@@ -31,6 +41,43 @@ def test_the_c_core_and_the_host_fire_the_same_rules(engine, host_evaluator, pro
     fact = flatten(profile)
     assert engine.evaluator.name == "durable"
     assert engine.evaluator.fired(fact) == host_evaluator.fired(fact)
+
+
+def as_json(message: dict[str, Any]) -> str:
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+
+
+@given(profiles())
+def test_the_fact_is_written_as_json_writes_it(engine, profile):
+    """The C core path writes the fact's JSON from ready-made fragments; it must be the
+    very text ``json`` writes from the fact as a dict (the ``Host`` path's message)."""
+    fact = flatten(profile)
+    expected = as_json({**engine.evaluator.message(fact), "sid": "3", "id": "17"})
+    assert engine.evaluator.text(fact, "3", "17") == expected
+
+
+def test_values_no_profile_holds_are_written_as_json_writes_them():
+    """Facts are not only flattened profiles (sweeps and what-ifs change them): an int
+    in a number field, negative zero, a huge or tiny float, a value no enumeration
+    names, a text that needs escaping."""
+    specs = {spec.kind: spec for spec in field_specs().values()}
+    number, integer, enum, flag = specs["number"], specs["int"], specs["enum"], specs["bool"]
+    text = dataclasses.replace(number, kind="text")  # the bundled rules read no text field
+    writer = FactWriter(SimpleNamespace(fields_read=(number, integer, enum, flag)),  # type: ignore[arg-type]
+                        json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode)
+    for value in (3, -0.0, 0.00001, 1e300, math.inf, 2.5, True):
+        fact = {number.path: value, integer.path: 10**30, enum.path: "not-a-value",
+                flag.path: False}
+        expected = as_json({"kind": "profile", number.durable_key: value,
+                            integer.durable_key: 10**30, enum.durable_key: "not-a-value",
+                            flag.durable_key: False, "sid": "1", "id": "2"})
+        assert writer.text(fact, "1", "2") == expected
+    texts = FactWriter(SimpleNamespace(fields_read=(text,)),  # type: ignore[arg-type]
+                       json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode)
+    said = 'a "quoted" word \u00e9'
+    assert texts.text({text.path: said}, "1", "2") == as_json(
+        {"kind": "profile", text.durable_key: text_token(said), "sid": "1", "id": "2"})
+    assert texts.text({}, "1", "2") == '{"kind":"profile","sid":"1","id":"2"}'
 
 
 @given(profiles())
