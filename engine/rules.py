@@ -74,6 +74,12 @@ class ScoreDef:
     def band(self, score: int) -> str:
         return self.bands[self.band_index(score)]
 
+    @cached_property
+    def band_by_score(self) -> tuple[str, ...]:
+        """The band of every score on the scale, LOW to HIGH: scoring looks a band up
+        eight times a profile."""
+        return tuple(self.band(score) for score in range(self.LOW, self.HIGH + 1))
+
     def band_range(self, band: str) -> tuple[int, int]:
         """The lowest and highest score in a band (the top band ends at HIGH)."""
         low = self.LOW + self.bands.index(band) * self.band_width

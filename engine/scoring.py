@@ -44,17 +44,9 @@ def _result(target: ScoreDef, ranked: list[tuple[int, Contribution]]) -> ScoreRe
     contributions = tuple(map(_second, ranked))
     raw = target.base + sum(map(_points, contributions))
     score = HIGH if raw > HIGH else LOW if raw < LOW else raw
-    known = _BANDS.get(id(target))
-    if known is not None and known[0] is target and 0 <= score < len(known[1]):
-        band = known[1][score]
-    else:
-        band = target.band(score)
+    bands = target.band_by_score
+    band = bands[score] if 0 <= score < len(bands) else target.band(score)
     return ScoreResult(score, band, target.base, score - raw, contributions, raw)
-
-
-# each target's band for every score on the scale, worked out by the scorers of its rule
-# set; kept by identity, with the target itself so that the identity is not reused
-_BANDS: dict[int, tuple[ScoreDef, tuple[str, ...]]] = {}
 
 
 class Scorer:
@@ -91,12 +83,7 @@ class Scorer:
                  rule.support)
                 for target, points in rule.points
             )
-        # targets by position, and (in _BANDS) each one's band for every score on the scale
         self._slot = {t.id: i for i, t in enumerate(self._targets)}
-        if len(_BANDS) > 4096:  # a process that builds engine after engine
-            _BANDS.clear()
-        for t in self._targets:
-            _BANDS[id(t)] = (t, tuple(t.band(s) for s in range(HIGH + 1)))
         self._headline = (self._slot["deterrence"], self._slot["alignment_risk"])
         self._dimension_slots = tuple((d, self._slot[d]) for d in self._dimensions)
         # the tracer shares a fired rule's event between the profiles that match it alike,
