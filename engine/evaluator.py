@@ -103,13 +103,15 @@ def _text_writer(encode: Callable[[Any], str]) -> Callable[[Any], str]:
 
 
 class FactWriter:
-    """The fact as durable_rules gets it, written straight to JSON text: the same object
-    as ``json`` writes from :func:`_message` (tests hold the two to the same bytes).
+    """The fact as durable_rules gets it, written straight to JSON text: the very text
+    ``json`` writes from :func:`_message` (tests hold the two to the same bytes).
 
     Building that dict field by field and encoding it cost some 110,000 instructions a
     profile, an eighth of scoring one; here each known field is one lookup of a
     ready-made fragment, all of them in C (``map`` over the field tables), except for
-    numbers and texts, which are written as they come.
+    numbers and texts, which are written as they come. A value no valid fact holds
+    but that equals a listed one (``1`` in a true/false field) is written as the
+    listed one, which the rules' comparisons take it for in any case.
     """
 
     def __init__(self, ruleset: RuleSet, encode: Callable[[Any], str]) -> None:
