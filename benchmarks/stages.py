@@ -3,9 +3,9 @@
     .venv/bin/python benchmarks/stages.py STAGE PASSES [--profiles N]
 
 STAGE is one of ``end-to-end`` (``Engine.score_iter``), ``flatten``, ``message`` (the
-fact as the JSON text durable_rules gets), ``durable`` (``DurableEvaluator.fired``), ``core`` (the
-bench's C core floor), ``reference`` (``ReferenceEvaluator.fired``), ``trace`` and
-``score``. The script loads the engine, scores N generated profiles once so that every
+fact as the JSON text durable_rules gets), ``durable`` (``DurableEvaluator.fired``),
+``core`` (the bench's C core floor), ``reference`` (``ReferenceEvaluator.fired``),
+``trace`` and ``score``. The script loads the engine, scores N generated profiles once so that every
 cache is warm, prepares each stage's input, then runs STAGE over the N profiles PASSES
 times. Wall-clock rates on a shared machine drift by tens of percent over minutes;
 instruction counts do not. One stage's cost per profile::

@@ -116,8 +116,8 @@ class FactWriter:
 
     def __init__(self, ruleset: RuleSet, encode: Callable[[Any], str]) -> None:
         tables: list[_Fragments] = []
-        writers = {"int": _number_writer(encode), "number": _number_writer(encode),
-                   "text": _text_writer(encode)}
+        number = _number_writer(encode)
+        writers = {"int": number, "number": number, "text": _text_writer(encode)}
         for spec in ruleset.fields_read:
             table = _Fragments(f',"{spec.durable_key}":', writers.get(spec.kind, encode))
             if spec.kind == "enum":
