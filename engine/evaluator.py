@@ -133,6 +133,19 @@ class FactWriter:
         fields = "".join(map(getitem, self._tables, map(fact.get, self._paths)))
         return f'{{"kind":"profile"{fields},"sid":"{sid}","id":"{mid}"}}'
 
+    @staticmethod
+    def retraction(sid: str, mid: str) -> str:
+        """What retracts that fact again: durable_rules finds a fact by its id alone."""
+        return f'{{"sid":"{sid}","id":"{mid}"}}'
+
+
+def durable_json() -> Callable[[Any], str]:
+    """How JSON is written for durable_rules' C core. check_circular off: a fact is flat;
+    ensure_ascii off: as durable's Host writes it; no spaces: the fact is written again
+    into every firing's action."""
+    return json.JSONEncoder(ensure_ascii=False, check_circular=False,
+                            separators=(",", ":")).encode
+
 
 def _locate_compile_error(
     ruleset: RuleSet, definitions: dict[str, dict], exc: Exception,
@@ -178,10 +191,7 @@ class DurableEvaluator:
         core = self._core = durable_rules_engine
         self._lock = threading.Lock()  # the C core keeps global tables without locks
         self._keys = _keys(ruleset)
-        # check_circular off: a fact is flat; ensure_ascii off: as durable's Host writes it;
-        # no spaces: the fact is written again into every firing's action
-        self._encode = json.JSONEncoder(
-            ensure_ascii=False, check_circular=False, separators=(",", ":")).encode
+        self._encode = durable_json()
         self._writer = FactWriter(ruleset, self._encode)
         self._sessions = itertools.count(1)
         self._sid = str(next(self._sessions))
@@ -226,10 +236,9 @@ class DurableEvaluator:
                 # closed: its rulesets are freed, and no ruleset would fire nothing, silently
                 raise EngineClosedError()
             sid, mid = self._sid, str(next(self._ids))
+            # sid and id are plain decimal strings, never escaped
             text = self._writer.text(fact, sid, mid)
-            # durable_rules finds a fact to retract by its id alone; sid and id are plain
-            # decimal strings, never escaped
-            retraction = f'{{"sid":"{sid}","id":"{mid}"}}'
+            retraction = self._writer.retraction(sid, mid)
             fired: set[str] = set()
             for handle in self._handles:
                 try:

@@ -80,33 +80,32 @@ class CoreDurable:
     the fact by its id; nothing more."""
 
     def __init__(self, engine: Engine, facts: list[dict[str, Any]]) -> None:
-        import json
-
         import durable_rules_engine
 
         from ..compiler import compile_ruleset
         from ..durable_limits import split_rulesets
         from ..evaluator import FactWriter
+        from ..evaluator import durable_json
 
         self.core = durable_rules_engine
-        encode = json.JSONEncoder(
-            ensure_ascii=False, check_circular=False, separators=(",", ":")).encode
+        encode = durable_json()
         self.handles = [
             self.core.create_ruleset(f"bench-core-{os.getpid()}-{i}", encode(d))
             for i, d in enumerate(split_rulesets(compile_ruleset(engine.ruleset)))]
         # the fact written as the engine writes it: the floor is the C core's own cost
-        self.write = FactWriter(engine.ruleset, encode).text
+        writer = FactWriter(engine.ruleset, encode)
+        self.write, self.retraction = writer.text, writer.retraction
         self.facts = [(fact, str(i)) for i, fact in enumerate(facts)]
 
     def seconds(self, start: int = 0, stop: int | None = None) -> float:
-        core, write, handles = self.core, self.write, self.handles
+        core, write, retraction_of, handles = self.core, self.write, self.retraction, self.handles
         assert_fact, start_action = core.assert_fact, core.start_action_for_state
         complete, retract = core.complete_and_start_action, core.retract_fact
         facts = self.facts[start:stop]
         began = time.perf_counter()
         for fact, mid in facts:
             text = write(fact, "1", mid)
-            retraction = f'{{"sid":"1","id":"{mid}"}}'
+            retraction = retraction_of("1", mid)
             for handle in handles:
                 _, state = assert_fact(handle, text)
                 if start_action(handle, state):
