@@ -24,6 +24,7 @@ expression-level negation and no ``in``.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -72,6 +73,15 @@ class Cmp:
     field: str
     op: str  # eq ne lt le gt ge in not_in present absent
     value: Any = None  # a tuple for in / not_in; None for present / absent
+
+    # the field name interned, as the profile fields' paths are: facts are dicts keyed by
+    # those paths, and a key found by identity is not compared (the rule cache's unpickled
+    # names are fresh strings, hence __setstate__)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "field", sys.intern(self.field))
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, field=sys.intern(state["field"]))
 
     def holds(self, fact: dict[str, Any]) -> bool:
         return _TESTS[self.op](self.field, self.value)(fact)

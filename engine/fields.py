@@ -10,6 +10,7 @@ tests know what values exist.
 from __future__ import annotations
 
 import functools
+import sys
 import typing
 from dataclasses import dataclass
 from enum import Enum
@@ -169,7 +170,9 @@ def field_specs() -> dict[str, FieldSpec]:
             annotation, required = optional_inner(info.annotation)
             if not (isinstance(annotation, type) and issubclass(annotation, Fact)):
                 raise TypeError(f"profile field {section}.{name} is not a Fact")
-            path = f"{section}.{name}"
+            # interned, as the rules' field names are: every read of a fact by a path
+            # finds its key by identity, without comparing the strings
+            path = sys.intern(f"{section}.{name}")
             extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
             actionable = bool(extra.get("actionable", True))
             max_age = extra.get("max_age")
@@ -202,7 +205,7 @@ def _layout() -> tuple[tuple[str, tuple[tuple[str, str, bool], ...]], ...]:
     """Per section, its fields as (name, dotted path, is an enum): the walk flatten repeats."""
     specs = field_specs()
     return tuple(
-        (section, tuple((name, f"{section}.{name}", specs[f"{section}.{name}"].kind == "enum")
+        (section, tuple((name, specs[f"{section}.{name}"].path, specs[f"{section}.{name}"].kind == "enum")
                         for name in model.model_fields))
         for section, model in SECTIONS.items()
     )

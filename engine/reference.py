@@ -10,13 +10,16 @@ No text from a rule file reaches the generated code: values are bound as constan
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .conditions import All
 from .conditions import AnyOf
 from .conditions import Cmp
 from .conditions import Condition
+from .fields import field_specs
 from .rules import RuleSet
 
 FlatFact = dict[str, Any]  # fields.flatten: known values by dotted path (not profile.Fact)
@@ -67,21 +70,23 @@ class _Codegen:
         if op == "absent":
             return f"({x} is M)"
         if op == "eq":
-            return f"({x} == {self._value(nnf.value)})"
+            return f"({x} == {self._value(_as_field_holds(nnf))})"
         if op == "in":
-            return f"({x} in {self._value(frozenset(nnf.value))})"
+            return f"({x} in {self._value(_as_field_holds(nnf))})"
         if op == "not_in":
-            return f"({x} is not M and {x} not in {self._value(frozenset(nnf.value))})"
+            return f"({x} is not M and {x} not in {self._value(_as_field_holds(nnf))})"
         symbol = {"ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}[op]
-        return f"({x} is not M and {x} {symbol} {self._value(nnf.value)})"
+        return f"({x} is not M and {x} {symbol} {self._value(_as_field_holds(nnf))})"
 
     def _split(self, rules: tuple[Any, ...], entry: Callable[[list[int]], Any]
-               ) -> tuple[list[tuple[str, dict[Any, Any], Any]], list[int]]:
+               ) -> tuple[list[_TruthTable], list[int]]:
         """Truth tables for the rules a table can decide, and the indices of the others.
 
         Each table maps a value of its field (M: unknown) to ``entry`` of the indices of
         the table's rules that hold for that value, and comes with the entry for a known
-        value none of them names, for which only != / not in / present can hold.
+        value none of them names, for which only != / not in / present can hold. The
+        table of an enumerated or true/false field lists every value a profile can hold
+        there, so it is read by subscript (``complete``).
         """
         tabled: dict[str, list[int]] = {}
         inline: list[int] = []
@@ -94,10 +99,14 @@ class _Codegen:
             named |= {v for _, c in cmps if c.op in ("in", "not_in") for v in c.value}
             table = {v: entry([i for i, c in cmps if _holds(c, v)]) for v in named}
             other = entry([i for i, c in cmps if c.op in ("ne", "not_in", "present")])
-            tables.append((self._key(field), table, other))
+            # keyed by the field's own value objects, which flatten puts in the fact: a
+            # lookup that finds its key by identity skips comparing the strings
+            domain = _domain(field)
+            table = {**{v: table.get(v, other) for v in domain}, **table}
+            tables.append(_TruthTable(self._key(field), table, other, bool(domain)))
         return tables, inline
 
-    def _make(self, params: str, body: list[str], tables: list[tuple[str, dict[Any, Any], Any]],
+    def _make(self, params: str, body: list[str], tables: list[_TruthTable],
               args: tuple[Any, ...]) -> Any:
         # the constants are bound once as the closure's own variables (k0 = K[0], ...):
         # read from a cell, not looked up in a tuple at every comparison
@@ -109,7 +118,36 @@ class _Codegen:
         namespace: dict[str, Any] = {}
         exec(compile("\n".join(lines), "<latticework reference evaluator>", "exec"), namespace)
         return namespace["make"](tuple(self.keys), tuple(self.values), _MISSING,
-                                 tuple((t, d) for _, t, d in tables), *args)
+                                 tuple((t.table, t.other) for t in tables), *args)
+
+    @staticmethod
+    def _guarded(name: str, body: list[str], tables: list[_TruthTable]) -> list[str]:
+        """The function ``name`` from ``body`` (its lines after the ``def``), and its
+        safe twin.
+
+        ``T[a]`` on an exact dict is a specialised instruction, about a hundred
+        instructions cheaper than ``T.get(a, D)``'s call, so the complete tables are
+        subscripted. A value outside its field's values (no validated profile holds one,
+        but any fact may be given) is not listed: the KeyError hands the fact to the
+        twin, which reads every table with ``.get`` and its entry for unlisted values.
+        """
+        def lookup(t: int, table: _TruthTable, fast: bool) -> str:
+            x = "a" + table.key[1:]
+            return f"T{t}[{x}]" if fast and table.complete else f"T{t}.get({x}, D{t})"
+
+        def text(fast: bool) -> list[str]:
+            return [re.sub(r"@(\d+)", lambda m: lookup(int(m[1]), tables[int(m[1])], fast), line)
+                    for line in body]
+
+        if not any(t.complete for t in tables):
+            return [f"    def {name}(F):", *text(fast=False)]
+        return [
+            "    def safe(F):", *text(fast=False),
+            f"    def {name}(F):",
+            "        try:", *("    " + line for line in text(fast=True)),
+            "        except KeyError:",
+            "            return safe(F)",
+        ]
 
     def _reads(self) -> list[str]:
         # a{i}: the fact's value of field k{i}, read once per call, M when unknown
@@ -119,14 +157,15 @@ class _Codegen:
         ids = tuple(r.id for r in rules)
         tables, inline = self._split(rules, lambda members: tuple(ids[i] for i in members))
         tests = [(i, self.expr(rules[i].nnf)) for i in inline]
-        body = [f"    r{i} = R[{i}]" for i in inline]
-        body += ["    def fired(F):", *self._reads()]
-        lookups = "".join(f"*T{t}.get(a{k[1:]}, D{t}), " for t, (k, _, _) in enumerate(tables))
-        body.append(f"        out = [{lookups}]")
+        body = self._reads()
+        # @t: table t's entry for its field's value, written out by _guarded
+        body.append("        out = [" + "".join(f"*@{t}, " for t in range(len(tables))) + "]")
         for i, test in tests:
             body += [f"        if {test}:", f"            out.append(r{i})"]
-        body += ["        return frozenset(out)", "    return fired"]
-        return self._make("R", body, tables, (ids,))
+        body.append("        return frozenset(out)")
+        lines = [f"    r{i} = R[{i}]" for i in inline]
+        lines += [*self._guarded("fired", body, tables), "    return fired"]
+        return self._make("R", lines, tables, (ids,))
 
     def points_function(self, rules: tuple[Any, ...]) -> Callable[[FlatFact], dict[str, int]]:
         """Every target's points summed over the rules that hold, without naming them.
@@ -143,16 +182,57 @@ class _Codegen:
         packed = [sum(p << (width * targets.index(t)) for t, p in r.points) for r in rules]
         tables, inline = self._split(rules, lambda members: sum(packed[i] for i in members))
         tests = [(i, self.expr(rules[i].nnf)) for i in inline]
-        body = [f"    p{i} = P[{i}]" for i in inline]
-        body += ["    def points(F):", *self._reads()]
-        body.append("        s = B" + "".join(f" + T{t}.get(a{k[1:]}, D{t})" for t, (k, _, _) in enumerate(tables)))
+        body = self._reads()
+        body.append("        s = B" + "".join(f" + @{t}" for t in range(len(tables))))
         for i, test in tests:
             body += [f"        if {test}:", f"            s += p{i}"]
         unpack = "".join(f"(s >> {width * j} & W) - H, " for j in range(len(targets)))
-        body += [f"        return dict(zip(N, ({unpack})))", "    return points"]
+        body.append(f"        return dict(zip(N, ({unpack})))")
+        lines = [f"    p{i} = P[{i}]" for i in inline]
+        lines += [*self._guarded("points", body, tables), "    return points"]
         bias = sum(half << (width * j) for j in range(len(targets)))
         args = (tuple(packed), bias, (1 << width) - 1, half, tuple(targets))
-        return self._make("P, B, W, H, N", body, tables, args)
+        return self._make("P, B, W, H, N", lines, tables, args)
+
+
+@dataclass(frozen=True)
+class _TruthTable:
+    key: str  # k{i}: the field's key name in the generated code
+    table: dict[Any, Any]
+    other: Any  # the entry for a value the table does not list
+    complete: bool  # lists every value a profile can hold in the field
+
+
+def _as_field_holds(c: Cmp) -> Any:
+    """The comparison's value (a frozenset of them for ``in``) as the field's values are
+    held, so that the generated test takes the interpreter's fastest way.
+
+    An enumerated value is the field's own string object, the one flatten puts in the
+    fact: equal strings found by identity are not compared. A whole-number threshold on
+    a number field is a float (pydantic makes 5 into 5.0), as a comparison of two floats
+    is a specialised instruction where a float against an int is a generic call; only
+    whole numbers a float holds exactly are turned, so every outcome stays the same.
+    """
+    spec = field_specs().get(c.field)
+    own = {v: v for v in _domain(c.field)}
+
+    def held(v: Any) -> Any:
+        if spec is not None and spec.kind == "number" and type(v) is int and -2**53 <= v <= 2**53:
+            return float(v)
+        return own.get(v, v) if type(v) is str else v
+
+    return frozenset(map(held, c.value)) if c.op in ("in", "not_in") else held(c.value)
+
+
+def _domain(field: str) -> tuple[Any, ...]:
+    """Every value a profile can hold in ``field`` when there are few (an enumerated or a
+    true/false field), else none; fields no profile has (a test's) have none either."""
+    spec = field_specs().get(field)
+    if spec is None:
+        return ()
+    if spec.kind == "enum":
+        return spec.values
+    return (True, False) if spec.kind == "bool" else ()
 
 
 def _plain(v: Any) -> bool:

@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 from engine import Engine
+from engine.conditions import Cmp
+from engine.conditions import Condition
 from engine.errors import LoadErrors
+from engine.fields import field_specs
 from engine.rule_cache import CACHE_DIR_ENV
 from engine.rule_cache import NO_CACHE_ENV
 from engine.rule_cache import load_cached
@@ -16,6 +19,10 @@ from engine.rule_loader import load_ruleset
 from engine.rules import RuleSet
 
 from .helpers import run_cli
+
+
+def leaves(nnf: Condition) -> list[Cmp]:
+    return [nnf] if isinstance(nnf, Cmp) else [leaf for c in nnf.items for leaf in leaves(c)]
 
 
 class CountingLoader:
@@ -39,6 +46,19 @@ def test_second_load_comes_from_the_cache_and_equals_a_fresh_load(rules_copy, ca
     assert second.catalog.entries == fresh.catalog.entries
     assert second.directory == fresh.directory
     assert [(r.file, r.line) for r in second.rules] == [(r.file, r.line) for r in fresh.rules]
+
+
+def test_a_cached_rule_set_names_fields_by_the_profile_fields_own_strings(rules_copy, cache_dir):
+    """Facts are dicts keyed by the fields' paths; a rule's field name that is the path's
+    own (interned) string finds its key by identity. Unpickling makes fresh strings, so
+    the cached set must intern them again, as a fresh load does."""
+    loader = CountingLoader()
+    load_cached(rules_copy, loader)
+    cached = load_cached(rules_copy, loader)
+    assert loader.calls == 1
+    specs = field_specs()
+    fields = [leaf.field for rule in cached.rules for leaf in leaves(rule.nnf)]
+    assert fields and all(field is specs[field].path for field in fields)
 
 
 @pytest.mark.parametrize("name", ["guarantee.yaml", "model.yaml", "sources.yaml",
