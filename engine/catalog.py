@@ -36,7 +36,9 @@ class SourceKind(StrEnum):
 class SourceEntry(BaseModel):
     """A citable source, described fully enough to be found without this project."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # a warm start takes the catalog from the rule cache and validates nothing: the
+    # validators are built only when a catalog file is read (defer_build)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     id: ID
     title: Annotated[StrictStr, Field(min_length=1)]
@@ -50,7 +52,7 @@ class SourceEntry(BaseModel):
 
 
 class CatalogFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     sources: tuple[SourceEntry, ...]
 

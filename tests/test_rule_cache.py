@@ -3,6 +3,9 @@ unchanged, ignored when broken, off on request, never holding a set that failed 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -170,3 +173,33 @@ def test_a_change_to_the_engine_loads_again(rules_copy, cache_dir, tmp_path, mon
         assert loader.calls == 2
     finally:
         fingerprint.cache_clear()
+
+
+# run in a fresh interpreter: what `latticework score KEY` builds, listed as it ends
+_BUILT_VALIDATORS = """
+import sys
+import pydantic
+from engine.cli import main
+
+main(["score", "india@2022"], standalone_mode=False)
+models, built = [pydantic.BaseModel], []
+while models:
+    model = models.pop()
+    models += model.__subclasses__()
+    if model.__module__.startswith("engine.") and model.__pydantic_complete__:
+        built.append(f"{model.__module__}.{model.__qualname__}")
+print(",".join(sorted(built)), file=sys.stderr)
+"""
+
+
+def test_a_warm_score_builds_no_validator(cache_dir):
+    """With its caches warm, `score KEY` takes the rule set, its catalog and the profile
+    from them and validates nothing: building a model's validator at import (the
+    catalog's did) cost 7 % of the command's instructions."""
+    env = {**os.environ, CACHE_DIR_ENV: str(cache_dir)}
+    env.pop(NO_CACHE_ENV, None)
+    runs = [subprocess.run([sys.executable, "-c", _BUILT_VALIDATORS], capture_output=True,
+                           text=True, env=env, check=True) for _ in range(2)]
+    assert "engine.profile.Profile" in runs[0].stderr  # the cold run read the YAML
+    assert runs[1].stderr.strip() == ""
+    assert runs[1].stdout == runs[0].stdout
