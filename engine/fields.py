@@ -204,11 +204,15 @@ def suggest(word: str, choices: typing.Iterable[str], n: int = 3) -> list[str]:
 def _layout() -> tuple[tuple[str, tuple[tuple[str, str, bool], ...]], ...]:
     """Per section, its fields as (name, dotted path, is an enum): the walk flatten repeats."""
     specs = field_specs()
-    return tuple(
-        (section, tuple((name, specs[f"{section}.{name}"].path, specs[f"{section}.{name}"].kind == "enum")
-                        for name in model.model_fields))
-        for section, model in SECTIONS.items()
-    )
+    layout = []
+    for section, model in SECTIONS.items():
+        fields = []
+        for name in model.model_fields:
+            # the spec's own interned path, so that the fact's keys are the rules' names
+            spec = specs[f"{section}.{name}"]
+            fields.append((name, spec.path, spec.kind == "enum"))
+        layout.append((section, tuple(fields)))
+    return tuple(layout)
 
 
 def flatten(profile: Profile) -> dict[str, Any]:
