@@ -120,16 +120,18 @@ class _Codegen:
         return namespace["make"](tuple(self.keys), tuple(self.values), _MISSING,
                                  tuple((t.table, t.other) for t in tables), *args)
 
-    @staticmethod
-    def _guarded(name: str, body: list[str], tables: list[_TruthTable]) -> list[str]:
-        """The function ``name`` from ``body`` (its lines after the ``def``), and its
-        safe twin.
+    def _guarded(self, name: str, params: str, head: list[str], body: list[str],
+                 tables: list[_TruthTable], args: tuple[Any, ...]) -> Any:
+        """The function ``name`` from ``body`` (its lines after the ``def``), after
+        ``head`` (the constants it reads), with a safe twin compiled on first need.
 
         ``T[a]`` on an exact dict is a specialised instruction, about a hundred
         instructions cheaper than ``T.get(a, D)``'s call, so the complete tables are
         subscripted. A value outside its field's values (no validated profile holds one,
         but any fact may be given) is not listed: the KeyError hands the fact to the
         twin, which reads every table with ``.get`` and its entry for unlisted values.
+        The twin is compiled only when a fact first needs it: compiling it with the
+        function cost every start a fifth of the reference evaluator's build.
         """
         def lookup(t: int, table: _TruthTable, fast: bool) -> str:
             x = "a" + table.key[1:]
@@ -139,15 +141,18 @@ class _Codegen:
             return [re.sub(r"@(\d+)", lambda m: lookup(int(m[1]), tables[int(m[1])], fast), line)
                     for line in body]
 
+        def safe() -> Any:
+            return self._make(params, [*head, f"    def {name}(F):", *text(fast=False),
+                                       f"    return {name}"], tables, args)
+
         if not any(t.complete for t in tables):
-            return [f"    def {name}(F):", *text(fast=False)]
-        return [
-            "    def safe(F):", *text(fast=False),
-            f"    def {name}(F):",
-            "        try:", *("    " + line for line in text(fast=True)),
-            "        except KeyError:",
-            "            return safe(F)",
-        ]
+            return safe()
+        lines = [*head, f"    def {name}(F):",
+                 "        try:", *("    " + line for line in text(fast=True)),
+                 "        except KeyError:",
+                 "            return S(F)",
+                 f"    return {name}"]
+        return self._make(f"{params}, S", lines, tables, (*args, _OnFirstCall(safe)))
 
     def _reads(self) -> list[str]:
         # a{i}: the fact's value of field k{i}, read once per call, M when unknown
@@ -163,9 +168,8 @@ class _Codegen:
         for i, test in tests:
             body += [f"        if {test}:", f"            out.append(r{i})"]
         body.append("        return frozenset(out)")
-        lines = [f"    r{i} = R[{i}]" for i in inline]
-        lines += [*self._guarded("fired", body, tables), "    return fired"]
-        return self._make("R", lines, tables, (ids,))
+        head = [f"    r{i} = R[{i}]" for i in inline]
+        return self._guarded("fired", "R", head, body, tables, (ids,))
 
     def points_function(self, rules: tuple[Any, ...]) -> Callable[[FlatFact], dict[str, int]]:
         """Every target's points summed over the rules that hold, without naming them.
@@ -188,11 +192,25 @@ class _Codegen:
             body += [f"        if {test}:", f"            s += p{i}"]
         unpack = "".join(f"(s >> {width * j} & W) - H, " for j in range(len(targets)))
         body.append(f"        return dict(zip(N, ({unpack})))")
-        lines = [f"    p{i} = P[{i}]" for i in inline]
-        lines += [*self._guarded("points", body, tables), "    return points"]
+        head = [f"    p{i} = P[{i}]" for i in inline]
         bias = sum(half << (width * j) for j in range(len(targets)))
         args = (tuple(packed), bias, (1 << width) - 1, half, tuple(targets))
-        return self._make("P, B, W, H, N", lines, tables, args)
+        return self._guarded("points", "P, B, W, H, N", head, body, tables, args)
+
+
+class _OnFirstCall:
+    """A function built by ``build`` when it is first called, and kept."""
+
+    __slots__ = ("_build", "_function")
+
+    def __init__(self, build: Callable[[], Callable[[FlatFact], Any]]) -> None:
+        self._build = build
+        self._function: Callable[[FlatFact], Any] | None = None
+
+    def __call__(self, fact: FlatFact) -> Any:
+        if self._function is None:
+            self._function = self._build()
+        return self._function(fact)
 
 
 @dataclass(frozen=True)
