@@ -130,8 +130,9 @@ class _Codegen:
         subscripted. A value outside its field's values (no validated profile holds one,
         but any fact may be given) is not listed: the KeyError hands the fact to the
         twin, which reads every table with ``.get`` and its entry for unlisted values.
-        The twin is compiled only when a fact first needs it: compiling it with the
-        function cost every start a fifth of the reference evaluator's build.
+        The twin is compiled only when a fact first needs it: compiled with the
+        function, it made every engine load build the evaluator with 41M instructions
+        rather than 28M.
         """
         def lookup(t: int, table: _TruthTable, fast: bool) -> str:
             x = "a" + table.key[1:]
