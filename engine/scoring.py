@@ -6,7 +6,6 @@ hidden: ``score == base + sum(points) + adjustment``. Bands are 20 points wide.
 
 from __future__ import annotations
 
-from operator import attrgetter
 from operator import itemgetter
 from typing import Any
 
@@ -33,16 +32,19 @@ def _sort_key(points: int, rule_id: str) -> tuple[int, str]:
     return (-points, rule_id)
 
 
-_second, _points = itemgetter(1), attrgetter("points")
+_second = itemgetter(1)
 
 
 def _result(target: ScoreDef, ranked: list[tuple[int, Contribution]]) -> ScoreResult:
     """A target's score from its contributions, each with its rank in the target's order,
     and their points added to the base."""
     ranked.sort()  # ranks are distinct within a target: contributions are never compared
-    # map over C getters: a comprehension is a function call of its own, eight a profile
+    # a plain loop reads a slot in one specialised instruction, where sum(map(attrgetter))
+    # makes a generic call per contribution (1.3k instructions more a target)
+    raw = target.base
+    for _, contribution in ranked:
+        raw += contribution.points
     contributions = tuple(map(_second, ranked))
-    raw = target.base + sum(map(_points, contributions))
     score = HIGH if raw > HIGH else LOW if raw < LOW else raw
     bands = target.band_by_score
     band = bands[score] if 0 <= score < len(bands) else target.band(score)
