@@ -120,10 +120,7 @@ class FactWriter:
         writers = {"int": number, "number": number, "text": _text_writer(encode)}
         for spec in ruleset.fields_read:
             table = _Fragments(f',"{spec.durable_key}":', writers.get(spec.kind, encode))
-            if spec.kind == "enum":
-                table.update((v, table[v]) for v in spec.values)
-            elif spec.kind == "bool":
-                table.update((v, table[v]) for v in (False, True))
+            table.update((v, table[v]) for v in spec.domain)
             tables.append(table)
         self._paths = tuple(spec.path for spec in ruleset.fields_read)
         self._tables = tuple(tables)

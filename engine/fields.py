@@ -49,6 +49,14 @@ class FieldSpec:
         return durable_key(self.path)
 
     @property
+    def domain(self) -> tuple[Any, ...]:
+        """Every value a profile can hold here when there are few (an enumerated or a
+        true/false field), else none: what a table keyed by value can list in full."""
+        if self.kind == "enum":
+            return self.values
+        return (False, True) if self.kind == "bool" else ()
+
+    @property
     def numeric(self) -> bool:
         return self.kind in ("int", "number")
 

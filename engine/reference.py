@@ -244,14 +244,9 @@ def _as_field_holds(c: Cmp) -> Any:
 
 
 def _domain(field: str) -> tuple[Any, ...]:
-    """Every value a profile can hold in ``field`` when there are few (an enumerated or a
-    true/false field), else none; fields no profile has (a test's) have none either."""
+    # fields no profile has (a test's) list no values
     spec = field_specs().get(field)
-    if spec is None:
-        return ()
-    if spec.kind == "enum":
-        return spec.values
-    return (True, False) if spec.kind == "bool" else ()
+    return () if spec is None else spec.domain
 
 
 def _plain(v: Any) -> bool:

@@ -19,6 +19,7 @@ from hypothesis import settings
 
 from engine.compiler import text_token
 from engine.evaluator import FactWriter
+from engine.evaluator import durable_json
 from engine.fields import field_specs
 from engine.fields import flatten
 
@@ -64,7 +65,7 @@ def test_values_no_profile_holds_are_written_as_json_writes_them():
     number, integer, enum, flag = specs["number"], specs["int"], specs["enum"], specs["bool"]
     text = dataclasses.replace(number, kind="text")  # the bundled rules read no text field
     writer = FactWriter(SimpleNamespace(fields_read=(number, integer, enum, flag)),  # type: ignore[arg-type]
-                        json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode)
+                        durable_json())
     for value in (3, -0.0, 0.00001, 1e300, math.inf, 2.5, True):
         fact = {number.path: value, integer.path: 10**30, enum.path: "not-a-value",
                 flag.path: False}
@@ -73,7 +74,7 @@ def test_values_no_profile_holds_are_written_as_json_writes_them():
                             flag.durable_key: False, "sid": "1", "id": "2"})
         assert writer.text(fact, "1", "2") == expected
     texts = FactWriter(SimpleNamespace(fields_read=(text,)),  # type: ignore[arg-type]
-                       json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode)
+                       durable_json())
     said = 'a "quoted" word \u00e9'
     assert texts.text({text.path: said}, "1", "2") == as_json(
         {"kind": "profile", text.durable_key: text_token(said), "sid": "1", "id": "2"})
