@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
+from itertools import repeat
 from typing import Any
 
 from .conditions import All
 from .conditions import AnyOf
 from .conditions import Cmp
 from .conditions import Condition
+from .conditions import fields_of
 from .fields import field_specs
 from .rules import RuleSet
 
@@ -45,8 +49,9 @@ class _Codegen:
     unknown field.
     """
 
-    def __init__(self) -> None:
-        self.keys: list[str] = []
+    def __init__(self, layout: tuple[str, ...] = ()) -> None:
+        # a row's fields in order: every field the rules read, so that a{i} is the row's i-th
+        self.keys: list[str] = list(layout)
         self.values: list[Any] = []
 
     def _key(self, k: str) -> str:
@@ -155,15 +160,24 @@ class _Codegen:
                  f"    return {name}"]
         return self._make(f"{params}, S", lines, tables, (*args, _OnFirstCall(safe)))
 
-    def _reads(self) -> list[str]:
-        # a{i}: the fact's value of field k{i}, read once per call, M when unknown
+    def _reads(self, form: str) -> list[str]:
+        """a{i}: the fact's value of field k{i}, read once per call, M when unknown.
+
+        A row holds the values in the order of ``keys`` already: one unpacking
+        instruction binds them all, where a dict costs a ``get`` call per field (17k of
+        the 55k instructions ``points`` takes on a dict)."""
+        if form == "row":
+            return ["        " + "".join(f"a{i}, " for i in range(len(self.keys))) + "= F"]
         return ["        g = F.get", *(f"        a{i} = g(k{i}, M)" for i in range(len(self.keys)))]
 
-    def function(self, rules: tuple[Any, ...]) -> Callable[[FlatFact], frozenset[str]]:
+    def function(self, rules: tuple[Any, ...], form: str = "dict"
+                 ) -> Callable[[Any], frozenset[str]]:
+        """The ids of the rules that hold for a fact: a FlatFact, or with ``form="row"``
+        a row of the values of ``keys`` (the layout this object was made with)."""
         ids = tuple(r.id for r in rules)
         tables, inline = self._split(rules, lambda members: tuple(ids[i] for i in members))
         tests = [(i, self.expr(rules[i].nnf)) for i in inline]
-        body = self._reads()
+        body = self._reads(form)
         # @t: table t's entry for its field's value, written out by _guarded
         body.append("        out = [" + "".join(f"*@{t}, " for t in range(len(tables))) + "]")
         for i, test in tests:
@@ -172,8 +186,10 @@ class _Codegen:
         head = [f"    r{i} = R[{i}]" for i in inline]
         return self._guarded("fired", "R", head, body, tables, (ids,))
 
-    def points_function(self, rules: tuple[Any, ...]) -> Callable[[FlatFact], dict[str, int]]:
-        """Every target's points summed over the rules that hold, without naming them.
+    def points_function(self, rules: tuple[Any, ...], form: str = "dict"
+                        ) -> Callable[[Any], dict[str, int]]:
+        """Every target's points summed over the rules that hold, without naming them
+        (a fact in the ``form`` of :meth:`function`).
 
         Each rule's points are packed into one integer, a field of ``width`` bits per
         target, so that adding the points of a whole truth-table entry, or of a rule, is
@@ -187,7 +203,7 @@ class _Codegen:
         packed = [sum(p << (width * targets.index(t)) for t, p in r.points) for r in rules]
         tables, inline = self._split(rules, lambda members: sum(packed[i] for i in members))
         tests = [(i, self.expr(rules[i].nnf)) for i in inline]
-        body = self._reads()
+        body = self._reads(form)
         body.append("        s = B" + "".join(f" + @{t}" for t in range(len(tables))))
         for i, test in tests:
             body += [f"        if {test}:", f"            s += p{i}"]
@@ -271,23 +287,75 @@ def _holds(c: Cmp, v: Any) -> bool:
 
 
 class ReferenceEvaluator:
+    """The rules as generated Python, on a fact in either of two forms.
+
+    * a FlatFact (``fields.flatten``): ``fired`` and ``points``;
+    * a row: the fact's values in the order of ``fields`` (every field the rules
+      read), ``UNKNOWN`` for an unknown one, made by ``row`` and changed by ``replace``:
+      ``fired_row`` and ``points_row``. Sweeps that evaluate prepared facts again and
+      again use rows, which the generated code unpacks in one instruction.
+
+    Each function is generated and compiled when first asked for, but ``fired`` (the
+    engine's cross-check), which is built with the evaluator. All four are the generated
+    functions themselves, not methods that call them: a method would add a Python frame
+    to every call.
+    """
+
     name = "reference"
+    UNKNOWN = _MISSING
 
     def __init__(self, ruleset: RuleSet) -> None:
-        self._rules = ruleset.rules
-        self._fired = _Codegen().function(ruleset.rules)
-        self._points: Callable[[FlatFact], dict[str, int]] | None = None  # built on first use
+        rules = self._rules = ruleset.rules
+        self.fields = _layout(rules)
+        self._position = {path: i for i, path in enumerate(self.fields)}
+        self.fired: Callable[[FlatFact], frozenset[str]] = _Codegen().function(rules)
 
-    def fired(self, fact: FlatFact) -> frozenset[str]:
-        return self._fired(fact)
-
-    def points(self, fact: FlatFact) -> dict[str, int]:
+    @cached_property
+    def points(self) -> Callable[[FlatFact], dict[str, int]]:
         """Each target's points summed over the rules that fire, every target that any
         rule scores included (0 when none fires): the sum over ``fired(fact)`` of each
         rule's points, without building the fired set, for sweeps that need no names."""
-        if self._points is None:
-            self._points = _Codegen().points_function(self._rules)
-        return self._points(fact)
+        return _Codegen().points_function(self._rules)
+
+    @cached_property
+    def fired_row(self) -> Callable[[tuple[Any, ...]], frozenset[str]]:
+        return self._row_function(_Codegen.function)
+
+    @cached_property
+    def points_row(self) -> Callable[[tuple[Any, ...]], dict[str, int]]:
+        return self._row_function(_Codegen.points_function)
+
+    def _row_function(self, make: Callable[..., Any]) -> Any:
+        codegen = _Codegen(self.fields)
+        function = make(codegen, self._rules, "row")
+        if tuple(codegen.keys) != self.fields:  # a field the layout missed would shift them all
+            raise AssertionError(f"the reference layout lacks {codegen.keys[len(self.fields):]}")
+        return function
+
+    def row(self, fact: FlatFact) -> tuple[Any, ...]:
+        """The fact as a row: its value of each of ``fields``, ``UNKNOWN`` where it has none."""
+        return tuple(map(fact.get, self.fields, repeat(_MISSING)))
+
+    def replace(self, row: tuple[Any, ...], changes: Iterable[tuple[str, Any]]
+                ) -> tuple[Any, ...]:
+        """The row with each (field, value) of ``changes`` set, None making a field unknown.
+        A field no rule reads changes nothing a rule can see, and is left out."""
+        out = list(row)
+        position = self._position
+        for path, value in changes:
+            i = position.get(path)
+            if i is not None:
+                out[i] = _MISSING if value is None else value
+        return tuple(out)
 
     def close(self) -> None:
         pass
+
+
+def _layout(rules: tuple[Any, ...]) -> tuple[str, ...]:
+    """Every field the rules read, in the profile's field order (any other after, by name)."""
+    read: set[str] = set()
+    for rule in rules:
+        read |= fields_of(rule.nnf)
+    order = {path: i for i, path in enumerate(field_specs())}
+    return tuple(sorted(read, key=lambda path: (order.get(path, len(order)), path)))

@@ -11,10 +11,12 @@ from engine.conditions import All
 from engine.conditions import AnyOf
 from engine.conditions import Cmp
 from engine.conditions import Not
+from engine.conditions import fields_of
 from engine.conditions import holds
 from engine.conditions import leaf_matcher
 from engine.conditions import matched_leaves
 from engine.conditions import normalize
+from engine.reference import _MISSING as MISSING
 from engine.reference import _Codegen
 
 FIELDS = {
@@ -106,6 +108,11 @@ def test_generated_code_agrees_for_rules_sharing_fields(specs, fact):
     expected = frozenset(r.id for r, (cond, _) in zip(rules, specs, strict=True) if holds(cond, fact))
     assert _Codegen().function(rules)(fact) == expected
     assert _Codegen().points_function(rules)(fact) == points_of(rules, expected)
+    # and on the fact as a row: its value of each field the rules read, in a fixed order
+    layout = tuple(sorted(set().union(*(fields_of(r.nnf) for r in rules))))
+    row = tuple(fact.get(path, MISSING) for path in layout)
+    assert _Codegen(layout).function(rules, "row")(row) == expected
+    assert _Codegen(layout).points_function(rules, "row")(row) == points_of(rules, expected)
 
 
 def points_of(rules, fired):
@@ -157,3 +164,29 @@ def test_the_bundled_rules_generated_code_agrees_with_the_definition_on_any_fact
     evaluator = ReferenceEvaluator(ruleset)
     assert evaluator.fired(fact) == expected
     assert evaluator.points(fact) == points_of(ruleset.rules, expected)
+    row = evaluator.row(fact)
+    assert evaluator.fired_row(row) == expected
+    assert evaluator.points_row(row) == points_of(ruleset.rules, expected)
+
+
+@given(st.data())
+def test_a_replaced_row_is_the_fact_with_the_changes_made(engine, data):
+    """Sweeps change a prepared row in place of copying the fact: the changed row must
+    fire what the changed fact fires, a None making the field unknown, and a field no
+    rule reads changing nothing."""
+    from engine.reference import ReferenceEvaluator
+
+    ruleset = engine.ruleset
+    fact = data.draw(facts_of_the_bundled_fields(ruleset))
+    changed = data.draw(facts_of_the_bundled_fields(ruleset))
+    dropped = data.draw(st.lists(st.sampled_from(ruleset.fields_read), max_size=3))
+    changes = [*changed.items(), *((spec.path, None) for spec in dropped),
+               ("no.such-field", 1)]
+    after = dict(fact)
+    for path, value in changes:
+        after[path] = value
+        if value is None:
+            del after[path]
+    evaluator = ReferenceEvaluator(ruleset)
+    assert evaluator.fired_row(evaluator.replace(evaluator.row(fact), changes)) == \
+        evaluator.fired(after)

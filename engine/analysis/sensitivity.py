@@ -121,7 +121,7 @@ def analyse(
     targets = list(ruleset.targets.values())
     read = {spec.path for spec in ruleset.fields_read}
     reference = ReferenceEvaluator(ruleset)
-    facts = [flatten(p) for p in profiles]
+    facts = [reference.row(flatten(p)) for p in profiles]
     options = [alternatives(p, read) for p in profiles]
     cache: dict[tuple[int, tuple[Any, ...]], np.ndarray] = {}
 
@@ -130,14 +130,10 @@ def analyse(
         key = (p, chosen)
         row = cache.get(key)
         if row is None:
-            fact = dict(facts[p])
-            for (path, _, _), value in zip(options[p], chosen, strict=True):
-                if value is None:
-                    fact.pop(path, None)
-                else:
-                    fact[path] = value
+            fact = reference.replace(facts[p], zip((path for path, _, _ in options[p]), chosen,
+                                                   strict=True))
             row = np.zeros(len(rules), dtype=np.float64)
-            for rid in reference.fired(fact):
+            for rid in reference.fired_row(fact):
                 row[index[rid]] = 1.0
             cache[key] = row
         return row
