@@ -15,6 +15,7 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import combinations
 from itertools import repeat
 from typing import Any
 
@@ -191,28 +192,112 @@ class _Codegen:
         """Every target's points summed over the rules that hold, without naming them
         (a fact in the ``form`` of :meth:`function`).
 
-        Each rule's points are packed into one integer, a field of ``width`` bits per
-        target, so that adding the points of a whole truth-table entry, or of a rule, is
-        one integer addition; the fields start at half their range (``bias``), which
-        keeps every partial sum in its own field, negative points included, since the
-        width exceeds the sum of all points' magnitudes.
+        The targets' sums are packed into integers, a field of bits per target, so that
+        adding the points of a whole truth-table entry, or of a rule, is one integer
+        addition. A field is as wide as its target's range of partial sums (every sum of
+        some tables' entries and some rules' points lies in it) and starts at that
+        range's foot (the bias), so each partial sum stays in its own field, negative
+        points included. The targets are packed into as few integers as keep every one
+        under CPython's one-digit ints (``_DIGIT_BITS``), grouped so that few tables or
+        rules feed two of them (``_groups``).
         """
         targets = sorted({t for r in rules for t, _ in r.points})
-        width = max(8, sum(abs(p) for r in rules for _, p in r.points).bit_length() + 2)
-        half = 1 << (width - 1)
-        packed = [sum(p << (width * targets.index(t)) for t, p in r.points) for r in rules]
-        tables, inline = self._split(rules, lambda members: sum(packed[i] for i in members))
-        tests = [(i, self.expr(rules[i].nnf)) for i in inline]
-        body = self._reads(form)
-        body.append("        s = B" + "".join(f" + @{t}" for t in range(len(tables))))
-        for i, test in tests:
-            body += [f"        if {test}:", f"            s += p{i}"]
-        unpack = "".join(f"(s >> {width * j} & W) - H, " for j in range(len(targets)))
+        points = [dict(r.points) for r in rules]
+        tables, inline = self._split(rules, tuple)  # each entry: the indices of its rules
+        lo = dict.fromkeys(targets, 0)
+        hi = dict.fromkeys(targets, 0)
+        feeds: list[set[str]] = []  # per table, then per inline rule: the targets it moves
+        for table in tables:
+            entries = [*table.table.values(), table.other]
+            feeds.append(set())
+            for t in targets:
+                sums = [sum(points[i].get(t, 0) for i in members) for members in entries]
+                lo[t] += min(0, *sums)
+                hi[t] += max(0, *sums)
+                if any(sums):
+                    feeds[-1].add(t)
+        for i in inline:
+            for t, p in rules[i].points:
+                lo[t] += min(0, p)
+                hi[t] += max(0, p)
+            feeds.append({t for t, p in rules[i].points if p})
+        width = {t: max(1, (hi[t] - lo[t]).bit_length()) for t in targets}
+        groups = _groups(targets, width, feeds)
+        shift: dict[str, int] = {}
+        for group in groups:
+            at = 0
+            for t in group:
+                shift[t] = at
+                at += width[t]
+
+        def pack(group: list[str], members: tuple[int, ...]) -> int:
+            return sum(points[i].get(t, 0) << shift[t] for i in members for t in group)
+
+        packed_tables: list[_TruthTable] = []
+        accumulators = []
+        for g, group in enumerate(groups):
+            terms = []
+            for table in tables:
+                by_value = {v: pack(group, members) for v, members in table.table.items()}
+                other = pack(group, table.other)
+                if other or any(by_value.values()):
+                    terms.append(f" + @{len(packed_tables)}")
+                    packed_tables.append(_TruthTable(table.key, by_value, other, table.complete))
+            accumulators.append(f"        s{g} = b{g}" + "".join(terms))
+        constants: list[int] = []
+        head: list[str] = []
+        tests: list[str] = []
+        for i in inline:
+            adds = []
+            for g, group in enumerate(groups):
+                p = pack(group, (i,))
+                if p:
+                    head.append(f"    p{len(constants)} = P[{len(constants)}]")
+                    adds.append(f"            s{g} += p{len(constants)}")
+                    constants.append(p)
+            if adds:
+                tests += [f"        if {self.expr(rules[i].nnf)}:", *adds]
+        body = [*self._reads(form), *accumulators, *tests]  # read after expr has named every field
+        head += [f"    b{g} = B[{g}]" for g in range(len(groups))]
+        group_of = {t: g for g, group in enumerate(groups) for t in group}
+        unpack = "".join(f"(s{group_of[t]} >> {shift[t]} & {(1 << width[t]) - 1}) + {lo[t]}, "
+                         for t in targets)
         body.append(f"        return dict(zip(N, ({unpack})))")
-        head = [f"    p{i} = P[{i}]" for i in inline]
-        bias = sum(half << (width * j) for j in range(len(targets)))
-        args = (tuple(packed), bias, (1 << width) - 1, half, tuple(targets))
-        return self._guarded("points", "P, B, W, H, N", head, body, tables, args)
+        bias = tuple(sum(-lo[t] << shift[t] for t in group) for group in groups)
+        args = (tuple(constants), bias, tuple(targets))
+        return self._guarded("points", "P, B, N", head, body, packed_tables, args)
+
+
+# CPython adds two ints under 2**30 (one digit) on a fast path; a wider one is added digit
+# by digit into a new object: the bundled rules' eight targets need 56 bits, and packed in
+# one integer its additions were a quarter of ``points``
+_DIGIT_BITS = 30
+
+
+def _groups(targets: list[str], width: dict[str, int], feeds: list[set[str]]
+            ) -> list[list[str]]:
+    """The targets parted into integers of at most ``_DIGIT_BITS`` bits each: one if they
+    fit, else the two halves that the fewest tables and rules feed both of (a term that
+    feeds two integers is added to each). Beyond a dozen targets, or where no two
+    halves fit, all go into one wide integer, which is slower but as exact."""
+    if sum(width.values()) <= _DIGIT_BITS or not targets:
+        return [targets] if targets else []
+    best: tuple[int, list[str]] | None = None
+    if len(targets) <= 12:
+        rest = targets[1:]  # the first target's half is the "first": each parting once
+        for n in range(len(rest) + 1):
+            for chosen in combinations(rest, n):
+                first = {targets[0], *chosen}
+                if sum(width[t] for t in first) > _DIGIT_BITS or \
+                        sum(width[t] for t in targets if t not in first) > _DIGIT_BITS:
+                    continue
+                split = sum(1 for f in feeds if f & first and f - first)
+                if best is None or split < best[0]:
+                    best = (split, [t for t in targets if t in first])
+    if best is None:
+        return [targets]
+    first = set(best[1])
+    return [best[1], [t for t in targets if t not in first]]
 
 
 class _OnFirstCall:

@@ -18,6 +18,7 @@ from engine.conditions import matched_leaves
 from engine.conditions import normalize
 from engine.reference import _MISSING as MISSING
 from engine.reference import _Codegen
+from engine.reference import _groups
 
 FIELDS = {
     "a.num": st.sampled_from([0, 10, 40, 40.01, 100]),
@@ -95,14 +96,21 @@ def test_comparisons_on_unknown_fields_are_false_but_present_false_is_true():
     assert holds(normalize(Not(Cmp("a.num", "eq", 1))), fact)
 
 
-points_entries = st.lists(st.tuples(st.sampled_from(["t1", "t2", "t3"]), st.integers(-60, 60)),
-                          max_size=2, unique_by=lambda e: e[0]).map(lambda es: tuple(sorted(es)))
+def points_entries(targets, magnitude):
+    return st.lists(st.tuples(st.sampled_from(targets), st.integers(-magnitude, magnitude)),
+                    max_size=2, unique_by=lambda e: e[0]).map(lambda es: tuple(sorted(es)))
 
 
-@given(st.lists(st.tuples(conditions, points_entries), min_size=1, max_size=8), facts())
+# a few targets with small points fit in one integer; many with large points take two
+# integers, or one wide one when no two halves fit (reference._groups)
+few_small = points_entries(["t1", "t2", "t3"], 60)
+many_large = points_entries([f"t{i}" for i in range(1, 8)], 5000)
+
+
+@given(st.lists(st.tuples(conditions, few_small | many_large), min_size=1, max_size=8), facts())
 def test_generated_code_agrees_for_rules_sharing_fields(specs, fact):
     # several rules on the same few fields: the generated code decides some of them
-    # together, from one truth table per field, and packs their points into one integer
+    # together, from one truth table per field, and packs their points into integers
     rules = tuple(SimpleNamespace(id=f"r{i}", nnf=normalize(cond), points=points)
                   for i, (cond, points) in enumerate(specs))
     expected = frozenset(r.id for r, (cond, _) in zip(rules, specs, strict=True) if holds(cond, fact))
@@ -113,6 +121,19 @@ def test_generated_code_agrees_for_rules_sharing_fields(specs, fact):
     row = tuple(fact.get(path, MISSING) for path in layout)
     assert _Codegen(layout).function(rules, "row")(row) == expected
     assert _Codegen(layout).points_function(rules, "row")(row) == points_of(rules, expected)
+
+
+def test_targets_too_wide_for_two_integers_are_summed_in_one_wide_integer():
+    # six targets of 15 bits each: no two halves fit 30 bits, so all share one integer
+    rules = tuple(SimpleNamespace(id=f"r{i}", nnf=normalize(Cmp("a.num", "ge", i)),
+                                  points=((f"t{i}", 10_000 if i % 2 else -10_000),))
+                  for i in range(6))
+    width = {f"t{i}": 15 for i in range(6)}
+    assert _groups(sorted(width), width, [{t} for t in width]) == [sorted(width)]
+    for value in (-1, 2.5, 5):
+        fact = {"a.num": value}
+        expected = frozenset(r.id for r in rules if holds(r.nnf, fact))
+        assert _Codegen().points_function(rules)(fact) == points_of(rules, expected)
 
 
 def points_of(rules, fired):
