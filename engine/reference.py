@@ -259,13 +259,17 @@ class _Codegen:
                 tests += [f"        if {self.expr(rules[i].nnf)}:", *adds]
         body = [*self._reads(form), *accumulators, *tests]  # read after expr has named every field
         head += [f"    b{g} = B[{g}]" for g in range(len(groups))]
+        # target j's field: shift h{j}, mask w{j}, foot l{j}, all derived from the rules'
+        # points and so bound as constants, like every value, never written into the code
+        head += [line for j in range(len(targets))
+                 for line in (f"    h{j} = X[{j}][0]", f"    w{j} = X[{j}][1]", f"    l{j} = X[{j}][2]")]
         group_of = {t: g for g, group in enumerate(groups) for t in group}
-        unpack = "".join(f"(s{group_of[t]} >> {shift[t]} & {(1 << width[t]) - 1}) + {lo[t]}, "
-                         for t in targets)
+        unpack = "".join(f"(s{group_of[t]} >> h{j} & w{j}) + l{j}, " for j, t in enumerate(targets))
         body.append(f"        return dict(zip(N, ({unpack})))")
         bias = tuple(sum(-lo[t] << shift[t] for t in group) for group in groups)
-        args = (tuple(constants), bias, tuple(targets))
-        return self._guarded("points", "P, B, N", head, body, packed_tables, args)
+        fields = tuple((shift[t], (1 << width[t]) - 1, lo[t]) for t in targets)
+        args = (tuple(constants), bias, fields, tuple(targets))
+        return self._guarded("points", "P, B, X, N", head, body, packed_tables, args)
 
 
 # CPython adds two ints under 2**30 (one digit) on a fast path; a wider one is added digit
