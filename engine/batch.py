@@ -36,6 +36,7 @@ from .streaming import Spool
 
 if TYPE_CHECKING:  # pragma: no cover
     from .api import Engine
+    from .profile_cache import ProfileCache
 
 # Profiles per chunk in score_iter: large enough to keep each phase's working set hot,
 # small enough that a chunk's facts and firings stay a few hundred kilobytes.
@@ -77,18 +78,19 @@ def batch(engine: Engine, profiles_dir: str | Path | None, options: BatchOptions
     """See ``Engine.batch``."""
     chunks, jobs, selection, parallel = _plan(profiles_dir, options)
     sort, progress = options.get("sort", "deterrence"), options.get("progress")
-    if parallel:
-        done = _parallel(engine, chunks, jobs)
-    else:
-        done = (_load_and_score(engine, chunk) for chunk in chunks)
     results: list[ProfileResult] = []
     errors: list[ErrorOut] = []
-    # to the end of ``done``, so that workers are shut down in order, not killed
-    for chunk, (scored, failed) in zip(chunks, done, strict=True):
-        results += scored
-        errors += failed
-        if progress:
-            progress(len(chunk))
+    with _batch_cache() as cache:
+        if parallel:
+            done = _parallel(engine, chunks, jobs, cache)
+        else:
+            done = (_load_and_score(engine, chunk, cache) for chunk in chunks)
+        # to the end of ``done``, so that workers are shut down in order, not killed
+        for chunk, (scored, failed) in zip(chunks, done, strict=True):
+            results += scored
+            errors += failed
+            if progress:
+                progress(len(chunk))
     results.sort(key=SORT_KEYS[sort])
     errors.sort(key=lambda e: (e.source, e.message))
     return BatchResult(ruleset=engine.info, results=tuple(results), errors=tuple(errors),
@@ -103,18 +105,19 @@ def batch_stream(engine: Engine, record: Record, profiles_dir: str | Path | None
     spool = Spool()
     errors: list[ErrorOut] = []
     try:
-        if parallel:
-            done = _parallel(engine, chunks, jobs, sort, record)
-        else:
-            _settle()
-            done = (_load_and_record(engine, chunk, sort, record) for chunk in chunks)
-        # to the end of ``done``, so that workers are shut down in order, not killed
-        for chunk, (records, failed) in zip(chunks, done, strict=True):
-            for key, data in records:
-                spool.add(key, data)
-            errors += failed
-            if progress:
-                progress(len(chunk))
+        with _batch_cache() as cache:
+            if parallel:
+                done = _parallel(engine, chunks, jobs, cache, sort, record)
+            else:
+                _settle()
+                done = (_load_and_record(engine, chunk, sort, record, cache) for chunk in chunks)
+            # to the end of ``done``, so that workers are shut down in order, not killed
+            for chunk, (records, failed) in zip(chunks, done, strict=True):
+                for key, data in records:
+                    spool.add(key, data)
+                errors += failed
+                if progress:
+                    progress(len(chunk))
     except BaseException:
         spool.close()
         raise
@@ -176,10 +179,21 @@ def _latest(texts: Iterator[str]) -> Iterator[str]:
         yield from (t for t, _, year in snapshots if year is None or year == newest)
 
 
-def _load_and_score(engine: Engine, paths: list[Path]) -> tuple[list[ProfileResult], list[ErrorOut]]:
+def _batch_cache() -> ProfileCache:
+    """The profile cache a batch holds open for all its chunks (each chunk's entries
+    committed as it ends). Opened and closed per chunk, the last connection's close
+    copied the write-ahead log into the database and synced it to disk every 64
+    files: a batch that filled the cache took 1.8 times as long as one without it."""
+    from .profile_cache import open_cache  # sqlite3 is imported only for files
+
+    return open_cache()
+
+
+def _load_and_score(engine: Engine, paths: list[Path], cache: ProfileCache | None
+                    ) -> tuple[list[ProfileResult], list[ErrorOut]]:
     """One chunk of a batch: every file's result or its own error record, never one
     file's problem for the whole chunk."""
-    loaded, load_errors = load_files(paths, engine.ruleset.catalog)
+    loaded, load_errors = load_files(paths, engine.ruleset.catalog, cache)
     errors = [ErrorOut.of(e) for e in load_errors]
     try:
         results, eval_errors = engine.score_many(loaded)
@@ -229,10 +243,10 @@ def _chunks(files: FileList, jobs: int) -> tuple[Chunks, int]:
 
 
 def _load_and_record(
-    engine: Engine, paths: list[Path], sort: str, record: Record
+    engine: Engine, paths: list[Path], sort: str, record: Record, cache: ProfileCache | None
 ) -> tuple[list[tuple[tuple, bytes]], list[ErrorOut]]:
     """One chunk of a streaming batch: each result as its sort key and rendered bytes."""
-    results, errors = _load_and_score(engine, paths)
+    results, errors = _load_and_score(engine, paths, cache)
     key = SORT_KEYS[sort]
     return [(key(r), record(r)) for r in results], errors
 
@@ -249,14 +263,19 @@ def _settle() -> None:
 
 _worker_engine: Engine | None = None
 _worker_record: tuple[str, Record] | None = None
+# a worker's own connection to the profile cache, open as long as the worker: it is
+# never closed, as the worker ends when its parent does, but each chunk's entries are
+# committed as the chunk ends
+_worker_cache: ProfileCache | None = None
 
 
 def _worker_init(rules_dir: str, evaluator: str, sort: str | None = None,
                  record: Record | None = None) -> None:
-    global _worker_engine, _worker_record
+    global _worker_engine, _worker_record, _worker_cache
     from .api import Engine
 
     _worker_engine = Engine.load(rules_dir, evaluator=evaluator)
+    _worker_cache = _batch_cache()
     _worker_record = (sort, record) if sort is not None and record is not None else None
     _settle()
 
@@ -266,8 +285,8 @@ def _worker(paths: list[Path]) -> tuple[list, list[ErrorOut]]:
     records: a few kilobytes to send back rather than explanation graphs to unpickle."""
     assert _worker_engine is not None
     if _worker_record is not None:
-        return _load_and_record(_worker_engine, paths, *_worker_record)
-    return _load_and_score(_worker_engine, paths)
+        return _load_and_record(_worker_engine, paths, *_worker_record, _worker_cache)
+    return _load_and_score(_worker_engine, paths, _worker_cache)
 
 
 def available_processors() -> int:
@@ -280,7 +299,7 @@ def available_processors() -> int:
 
 
 def _parallel(
-    engine: Engine, chunks: Chunks, jobs: int,
+    engine: Engine, chunks: Chunks, jobs: int, cache: ProfileCache,
     sort: str | None = None, record: Record | None = None,
 ) -> Iterator[tuple[list, list[ErrorOut]]]:
     """The chunks scored by ``jobs`` processes: this one, which has its engine loaded
@@ -292,8 +311,8 @@ def _parallel(
 
     def here(paths: list[Path]) -> tuple[list, list[ErrorOut]]:
         if sort is not None and record is not None:
-            return _load_and_record(engine, paths, sort, record)
-        return _load_and_score(engine, paths)
+            return _load_and_record(engine, paths, sort, record, cache)
+        return _load_and_score(engine, paths, cache)
 
     initargs = (engine.ruleset.directory, engine.evaluator.name, sort, record)
     with Pool(min(jobs, len(chunks)) - 1, _worker_init, initargs, _worker) as pool:

@@ -204,19 +204,25 @@ def check_profile_suffix(path: Path) -> None:
 
 
 def load_files(
-    paths: Iterable[Path], catalog: Catalog | None = None
+    paths: Iterable[Path], catalog: Catalog | None = None, cache: ProfileCache | None = None
 ) -> tuple[list[LoadedProfile], list[LoadError]]:
     """Profiles from files of a profiles directory, each named after its key; files read
-    before are taken from the profile cache (:mod:`engine.profile_cache`)."""
-    from .profile_cache import open_cache  # sqlite3 is imported only for files
+    before are taken from the profile cache (:mod:`engine.profile_cache`).
 
+    A batch passes the ``cache`` it holds open for all its chunks, and this commits what
+    the files added to it; without one, a cache is opened and closed for these files."""
     loaded: list[LoadedProfile] = []
     errors: list[LoadError] = []
-    cache = open_cache()
-    try:
-        _load_into(paths, catalog, cache, loaded, errors)
-    finally:
-        cache.close()
+    if cache is not None:
+        try:
+            _load_into(paths, catalog, cache, loaded, errors)
+        finally:
+            cache.flush()
+    else:
+        from .profile_cache import open_cache  # sqlite3 is imported only for files
+
+        with open_cache() as own:
+            _load_into(paths, catalog, own, loaded, errors)
     loaded.sort(key=lambda lp: lp.profile.key)
     return loaded, errors
 

@@ -352,6 +352,12 @@ class ProfileCache:
         except sqlite3.Error:
             self._broken = True
 
+    def __enter__(self) -> ProfileCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         self.flush()
         if self._db is not None:

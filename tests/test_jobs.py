@@ -41,9 +41,9 @@ def test_jobs_above_the_processors_are_capped_with_a_note(monkeypatch):
 def test_jobs_are_capped_in_the_api_too(engine, monkeypatch):
     asked = []
 
-    def parallel(engine_, chunks, jobs, sort=None, record=None):
+    def parallel(engine_, chunks, jobs, cache, sort=None, record=None):
         asked.append(jobs)
-        return (batching._load_and_score(engine, chunk) for chunk in chunks)
+        return (batching._load_and_score(engine, chunk, cache) for chunk in chunks)
 
     monkeypatch.setattr(batching, "available_processors", lambda: 2)
     monkeypatch.setattr(batching, "_parallel", parallel)
