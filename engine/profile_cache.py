@@ -15,8 +15,8 @@ The entries live in one SQLite file in the per-user cache directory of
 ``LATTICEWORK_CACHE_DIR`` moves both), at most ``MAX_ENTRIES`` of them, the oldest
 dropped first. Anything that goes wrong with the cache (a corrupt or locked database, a
 read-only disk, an entry that no longer decodes) is ignored: the file is parsed as if
-there were no cache. Worker processes of ``batch --jobs`` share the file; SQLite
-serialises their writes.
+there were no cache. A batch holds one connection for all its files, and each worker
+process of ``batch --jobs`` one of its own; SQLite serialises their writes.
 """
 
 from __future__ import annotations
