@@ -380,7 +380,8 @@ class ReferenceEvaluator:
 
     * a FlatFact (``fields.flatten``): ``fired`` and ``points``;
     * a row: the fact's values in the order of ``fields`` (every field the rules
-      read), ``UNKNOWN`` for an unknown one, made by ``row`` and changed by ``replace``:
+      read), a private marker for an unknown one, made by ``row`` and changed by
+      ``replace``:
       ``fired_row`` and ``points_row``. Sweeps that evaluate prepared facts again and
       again use rows, which the generated code unpacks in one instruction.
 
@@ -391,7 +392,6 @@ class ReferenceEvaluator:
     """
 
     name = "reference"
-    UNKNOWN = _MISSING
 
     def __init__(self, ruleset: RuleSet) -> None:
         rules = self._rules = ruleset.rules
@@ -422,7 +422,8 @@ class ReferenceEvaluator:
         return function
 
     def row(self, fact: FlatFact) -> tuple[Any, ...]:
-        """The fact as a row: its value of each of ``fields``, ``UNKNOWN`` where it has none."""
+        """The fact as a row: its value of each of ``fields``, the unknown marker where it
+        has none."""
         return tuple(map(fact.get, self.fields, repeat(_MISSING)))
 
     def replace(self, row: tuple[Any, ...], changes: Iterable[tuple[str, Any]]

@@ -121,7 +121,7 @@ def analyse(
     targets = list(ruleset.targets.values())
     read = {spec.path for spec in ruleset.fields_read}
     reference = ReferenceEvaluator(ruleset)
-    facts = [reference.row(flatten(p)) for p in profiles]
+    prepared = [reference.row(flatten(p)) for p in profiles]  # each changed per draw
     options = [alternatives(p, read) for p in profiles]
     cache: dict[tuple[int, tuple[Any, ...]], np.ndarray] = {}
 
@@ -130,10 +130,10 @@ def analyse(
         key = (p, chosen)
         row = cache.get(key)
         if row is None:
-            fact = reference.replace(facts[p], zip((path for path, _, _ in options[p]), chosen,
-                                                   strict=True))
+            drawn = reference.replace(prepared[p], zip((path for path, _, _ in options[p]),
+                                                      chosen, strict=True))
             row = np.zeros(len(rules), dtype=np.float64)
-            for rid in reference.fired_row(fact):
+            for rid in reference.fired_row(drawn):
                 row[index[rid]] = 1.0
             cache[key] = row
         return row
