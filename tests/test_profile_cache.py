@@ -265,6 +265,27 @@ def test_any_valid_profile_comes_back_the_same_models_by_either_decoder(profile)
     assert_same_models(codec.compiled(stored), profile)
 
 
+@settings(max_examples=200, deadline=None)
+@given(profiles())
+def test_either_encoder_stores_any_valid_profile_as_the_same_tuples(profile):
+    codec = profile_cache._profile_codec()
+    assert codec.compiled_encode(profile, {}) == codec.encode(profile, {})
+
+
+def test_dumps_turns_to_the_compiled_encoders_after_enough_profiles(engine, monkeypatch):
+    (lp,), _ = load_files([bundled_dir("profiles") / "india@2022.yaml"], engine.ruleset.catalog)
+    codec = profile_cache._profile_codec()
+    used = []
+    monkeypatch.setattr(profile_cache, "_dumped", 0)
+    for name in ("encode", "compiled_encode"):
+        real = getattr(codec, name)
+        monkeypatch.setitem(codec.__dict__, name, lambda profile, strings, real=real, name=name:
+                            used.append(name) or real(profile, strings))
+    stored = {dumps(lp.profile) for _ in range(profile_cache.COMPILE_AFTER + 2)}
+    assert used == ["encode"] * profile_cache.COMPILE_AFTER + ["compiled_encode"] * 2
+    assert len(stored) == 1
+
+
 def test_loads_turns_to_the_compiled_decoders_after_enough_profiles(engine, monkeypatch):
     (lp,), _ = load_files([bundled_dir("profiles") / "india@2022.yaml"], engine.ruleset.catalog)
     data = dumps(lp.profile)
@@ -288,11 +309,40 @@ def test_a_stored_tuple_of_the_wrong_shape_is_refused_by_either_decoder(broken):
             decode(broken)
 
 
-def test_a_profile_holding_what_its_fields_do_not_say_is_not_stored():
+def test_a_profile_holding_what_its_fields_do_not_say_is_not_stored_by_either_encoder():
     odd = Profile.model_construct(country="x", name="X", as_of=dt.date(2022, 1, 1),
                                   commitment=Commitment.model_construct(tier=[1, 2]))
     with pytest.raises(TypeError):
         dumps(odd)
+    codec = profile_cache._profile_codec()
+    for encode in (codec.encode, codec.compiled_encode):
+        with pytest.raises(TypeError, match=r"^list where Fact\[CommitmentTier\] was expected$"):
+            encode(odd, {})
+    extra = odd.commitment.model_copy()
+    extra.__dict__["unheard_of"] = 1  # a field its model does not have
+    for encode in (codec.encode, codec.compiled_encode):
+        with pytest.raises(TypeError, match="^a Commitment holding what its fields do not say$"):
+            encode(odd.model_copy(update={"commitment": extra}), {})
+
+
+@pytest.mark.parametrize("where", ["model", "enumeration", "plain"])
+def test_either_encoder_refuses_a_value_of_another_kind_alike(engine, where):
+    (lp,), _ = load_files([bundled_dir("profiles") / "india@2022.yaml"], engine.ruleset.catalog)
+    profile = lp.profile.model_copy(deep=True)
+    commitment = profile.commitment
+    if where == "model":  # a section holding something other than its model
+        profile.__dict__["commitment"] = commitment.__dict__["tier"]
+    elif where == "enumeration":  # a fact's confidence not of its enumeration
+        commitment.__dict__["tier"].__dict__["confidence"] = "stated-in-document"
+    else:  # a plain value of a type the cache does not store
+        commitment.__dict__["tier"].__dict__["note"] = ["a", "list"]
+    codec = profile_cache._profile_codec()
+    errors = []
+    for encode in (codec.encode, codec.compiled_encode):
+        with pytest.raises(TypeError) as caught:
+            encode(profile, {})
+        errors.append(str(caught.value))
+    assert errors[0] == errors[1]
 
 
 @given(st.data())
