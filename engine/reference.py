@@ -23,7 +23,6 @@ from .conditions import All
 from .conditions import AnyOf
 from .conditions import Cmp
 from .conditions import Condition
-from .conditions import fields_of
 from .fields import field_specs
 from .rules import RuleSet
 
@@ -379,11 +378,11 @@ class ReferenceEvaluator:
     """The rules as generated Python, on a fact in either of two forms.
 
     * a FlatFact (``fields.flatten``): ``fired`` and ``points``;
-    * a row: the fact's values in the order of ``fields`` (every field the rules
-      read), a private marker for an unknown one, made by ``row`` and changed by
-      ``replace``:
-      ``fired_row`` and ``points_row``. Sweeps that evaluate prepared facts again and
-      again use rows, which the generated code unpacks in one instruction.
+    * a row: the fact's values in the order of ``fields`` (the rule set's
+      ``fields_read``), a private marker for an unknown one, made by ``row`` and
+      changed by ``replace``: ``fired_row`` and ``points_row``. Sweeps that evaluate
+      prepared facts again and again use rows, which the generated code unpacks in
+      one instruction.
 
     Each function is generated and compiled when first asked for, but ``fired`` (the
     engine's cross-check), which is built with the evaluator. All four are the generated
@@ -395,7 +394,7 @@ class ReferenceEvaluator:
 
     def __init__(self, ruleset: RuleSet) -> None:
         rules = self._rules = ruleset.rules
-        self.fields = _layout(rules)
+        self.fields = tuple(spec.path for spec in ruleset.fields_read)
         self._position = {path: i for i, path in enumerate(self.fields)}
         self.fired: Callable[[FlatFact], frozenset[str]] = _Codegen().function(rules)
 
@@ -441,11 +440,3 @@ class ReferenceEvaluator:
     def close(self) -> None:
         pass
 
-
-def _layout(rules: tuple[Any, ...]) -> tuple[str, ...]:
-    """Every field the rules read, in the profile's field order (any other after, by name)."""
-    read: set[str] = set()
-    for rule in rules:
-        read |= fields_of(rule.nnf)
-    order = {path: i for i, path in enumerate(field_specs())}
-    return tuple(sorted(read, key=lambda path: (order.get(path, len(order)), path)))
