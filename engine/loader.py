@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
+from typing import Any
+
+from pydantic import ValidationError
 
 from .catalog import Catalog
 from .errors import LoadError
@@ -116,9 +119,10 @@ class LoadedProfile:
     doc: Document
 
 
-def _deferred(path: Path, text: str) -> Document:
-    """The document of a profile read back from the cache: parsed only if asked for (its
-    citations failed against the catalog, say), so that the error still names a line."""
+def _deferred(path: Path, text: str, data: Any = None) -> Document:
+    """The document of a profile read back from the cache, or read by the quick reader
+    (its ``data``): parsed by the full reader only if asked for (its citations failed
+    against the catalog, say), so that the error still names a line."""
     parsed: list[Document] = []
 
     def parse() -> Document:  # once, for the data or the lines, whichever is asked first
@@ -126,7 +130,32 @@ def _deferred(path: Path, text: str) -> Document:
             parsed.append(load_document(path, text))
         return parsed[0]
 
-    return Document(str(path), Later(lambda: parse().data), Later(lambda: parse().lines))
+    return Document(str(path), Later(lambda: parse().data) if data is None else data,
+                    Later(lambda: parse().lines))
+
+
+def _full(path: Path, text: str) -> tuple[Profile, Document, list[LoadError]]:
+    doc = load_document(path, text)
+    profile = parse_as(doc, Profile, "of profile fields")
+    return profile, doc, check_dates_and_unknowns(profile, doc)
+
+
+def _quick(path: Path, text: str) -> tuple[Profile, Document, list[LoadError]] | None:
+    """The profile of a text the quick reader (:mod:`engine.yamlquick`) is sure of, with
+    no problem; None otherwise, and the full reader reads the text again, so that every
+    problem is found and worded as it always is, at its line."""
+    from .yamlquick import quick_data  # as the full reader, imported by the first parse
+
+    data = quick_data(text)
+    if data is None:
+        return None
+    try:
+        profile = Profile.model_validate(data)
+    except ValidationError:  # worded by parse_as, which needs the lines: the full reader's
+        return None
+    doc = _deferred(path, text, data)
+    problems = check_dates_and_unknowns(profile, doc)
+    return (profile, doc, problems) if not problems else None
 
 
 def load_profile(path: str | Path, catalog: Catalog | None = None,
@@ -140,12 +169,11 @@ def load_profile(path: str | Path, catalog: Catalog | None = None,
     text = read_text(path)
     known = cache.get(text) if cache is not None else None
     doc: Document
+    problems: list[LoadError]
     if known is not None:
         profile, doc, problems = known, _deferred(path, text), []
     else:
-        doc = load_document(path, text)
-        profile = parse_as(doc, Profile, "of profile fields")
-        problems = check_dates_and_unknowns(profile, doc)
+        profile, doc, problems = _quick(path, text) or _full(path, text)
         if cache is not None and not problems:
             cache.put(text, profile)
     problems += catalog.check_profile_citations(profile, doc) if catalog else []
