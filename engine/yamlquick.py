@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -94,6 +95,8 @@ _AGREED = re.compile(
     r"|~|null|Null|NULL|true|True|TRUE|false|False|FALSE|"
 ).fullmatch
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fullmatch
+# the most digits Python turns into an integer (4,300 unless the process changed it)
+_LONGEST_INT = sys.get_int_max_str_digits() or 10**9
 
 _TYPES = frozenset({str, int, float, bool, type(None)})
 
@@ -111,6 +114,8 @@ def quick_data(text: str, reader: ScalarReader | None = None) -> dict[str, Any] 
     plain_dates: list[str] = []
     for pattern, alone in _LINE_VALUES:
         for token in pattern.findall(lined if alone else text):
+            if len(token) > _LONGEST_INT and "." not in token:
+                return None  # too long for int() to read: the full reader refuses it
             if _DATE(token):
                 if alone:  # a date on a line of its own: a block scalar's text, say
                     return None
