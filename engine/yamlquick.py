@@ -95,8 +95,10 @@ _AGREED = re.compile(
     r"|~|null|Null|NULL|true|True|TRUE|false|False|FALSE|"
 ).fullmatch
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fullmatch
-# the most digits Python turns into an integer (4,300 unless the process changed it)
-_LONGEST_INT = sys.get_int_max_str_digits() or 10**9
+# Tokens of one text that ``_both_text`` may be asked about for the first time
+_MOST_ASKED = 64
+
+_DECLINED = object()  # what ``_parse`` gives for a text yaml-rs does not read
 
 _TYPES = frozenset({str, int, float, bool, type(None)})
 
@@ -104,28 +106,35 @@ _TYPES = frozenset({str, int, float, bool, type(None)})
 def quick_data(text: str, reader: ScalarReader | None = None) -> dict[str, Any] | None:
     """The data of ``text`` as the full reader would build it, or None where the quick
     reader cannot be sure (then the full reader must read it)."""
-    loads = rs_loads
-    if loads is None:
+    if rs_loads is None:
         return None
     lined = "\n" + text  # every line starts after a line feed, the first one too
     if _odd_characters(text) or _odd_nodes(text, lined):
         return None
     reader = reader or shared_reader()
     plain_dates: list[str] = []
+    longest_int = sys.get_int_max_str_digits() or 10**9  # asked each time: it may change
+    asked = 0
     for pattern, alone in _LINE_VALUES:
         for token in pattern.findall(lined if alone else text):
-            if len(token) > _LONGEST_INT and "." not in token:
+            if len(token) > longest_int and "." not in token:
                 return None  # too long for int() to read: the full reader refuses it
             if _DATE(token):
                 if alone:  # a date on a line of its own: a block scalar's text, say
                     return None
                 plain_dates.append(token)
-            elif not (_AGREED(token) or _both_text(token, reader)):
-                return None
-    try:
-        data = loads(text, parse_datetime=False)
-    except Exception:  # whatever the problem, the full reader reports it in its words
-        return None
+            elif not _AGREED(token):
+                both = _text_to_both.get(token)
+                if both is None:
+                    # asking both readers costs a parse: a text of many new tokens is
+                    # read sooner by the full reader alone
+                    asked += 1
+                    if asked > _MOST_ASKED:
+                        return None
+                    both = _both_text(token, reader)
+                if not both:
+                    return None
+    data = _parse(text)
     if type(data) is not dict:
         return None
     dates: list[tuple[Any, Any, str]] = []
@@ -173,9 +182,8 @@ def _both_text(token: str, reader: ScalarReader) -> bool:
     known = _text_to_both.get(token)
     if known is None:
         try:
-            known = (reader.tag_of(token, True) == _STR
-                     and type(_plain(token)) is str)
-        except Exception:  # not a scalar yaml-rs reads alone: left to the full reader
+            known = reader.tag_of(token, True) == _STR and type(_plain(token)) is str
+        except Exception:  # not a scalar the full reader reads alone: left to it
             known = False
         if len(_text_to_both) < 10_000:
             _text_to_both[token] = known
@@ -262,13 +270,27 @@ def _is_text(found: Any, reader: ScalarReader, quoted_may_be: bool) -> bool:
 
 def _typed_when_plain(found: str) -> bool:
     """Whether yaml-rs makes something other than text of ``found`` as a plain scalar."""
-    try:
-        return type(_plain(found)) is not str
-    except Exception:  # no plain scalar at all
-        return False
+    plain = _plain(found)
+    return plain is not _DECLINED and type(plain) is not str
 
 
 def _plain(text: str) -> Any:
-    """What yaml-rs makes of ``text`` as a plain scalar."""
-    assert rs_loads is not None  # asked only once yaml-rs has read a text
-    return rs_loads(f"v: {text}\n", parse_datetime=False)["v"]
+    """What yaml-rs makes of ``text`` as a plain scalar (``_DECLINED`` if nothing)."""
+    data = _parse(f"v: {text}\n")
+    return data["v"] if type(data) is dict and "v" in data else _DECLINED
+
+
+def _parse(text: str) -> Any:
+    """yaml-rs's data of ``text``, or ``_DECLINED`` where it refuses the text: whatever
+    the problem, the full reader reports it in its own words."""
+    assert rs_loads is not None  # asked only where yaml-rs is installed
+    try:
+        return rs_loads(text, parse_datetime=False)
+    except Exception:
+        return _DECLINED
+    except BaseException as exc:
+        # a panic in yaml-rs's Rust code reaches Python as pyo3's PanicException, which
+        # derives from BaseException so that ``except Exception`` lets it through
+        if type(exc).__name__ == "PanicException":
+            return _DECLINED
+        raise

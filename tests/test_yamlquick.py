@@ -275,3 +275,42 @@ def test_a_problem_in_a_profile_read_quickly_names_its_line(engine: Engine, tmp_
 def test_without_yaml_rs_the_full_reader_reads_every_file(monkeypatch):
     monkeypatch.setattr(yamlquick, "rs_loads", None)
     assert quick_data("a: 1\n") is None
+
+
+def test_integers_longer_than_the_process_allows_are_left_to_the_full_reader():
+    text = "a: " + "1" * 2000 + "\n"
+    assert _check(text) is not None
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(1000)
+    try:
+        assert _check(text) is None
+    finally:
+        sys.set_int_max_str_digits(before)
+
+
+def test_a_text_of_many_new_tokens_is_left_to_the_full_reader():
+    # each token neither reader has typed alike before costs a parse of its own: past
+    # a few dozen in one text, reading it whole with the full reader is sooner
+    few = "a:\n" + "".join(f"- {i}-few{i}\n" for i in range(10))
+    many = "a:\n" + "".join(f"- {i}-many{i}\n" for i in range(200))
+    assert _check(few) is not None
+    assert _check(many) is None
+    assert _full(many) == {"a": [f"{i}-many{i}" for i in range(200)]}
+
+
+def test_a_panic_in_yaml_rs_leaves_the_text_to_the_full_reader(monkeypatch):
+    class PanicException(BaseException):  # as pyo3 names it
+        pass
+
+    def panics(*_: Any, **__: Any) -> Any:
+        raise PanicException("a Rust panic")
+
+    monkeypatch.setattr(yamlquick, "rs_loads", panics)
+    assert quick_data("a: 1\n") is None
+
+    def interrupted(*_: Any, **__: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(yamlquick, "rs_loads", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        quick_data("a: 1\n")
