@@ -1,27 +1,29 @@
 """A profile's data read in one call to yaml-rs (saphyr, in Rust), where it is sure to be
 the data the full reader builds; None where it might not be.
 
-The full reader (:mod:`engine.yamlevents`) builds data from libyaml's events in Python and
-keeps the line of every value: the larger part of what a batch spends on a file it has
-never seen. yaml-rs builds the data in a fifth of that time, keeps no lines, and reads a
-few corners of YAML otherwise. Lines are needed only for a problem, and then the full
-reader reads the text again (:func:`engine.loader.load_profile`). So the quick reader
-takes a text only where nothing in it reaches those corners:
+The full reader (:mod:`engine.yamlevents`) builds data from libyaml's events in Python
+and keeps the line of every value: the larger part of what a batch spends on a file it
+has never seen. yaml-rs builds the data in about a quarter of the instructions, keeps no
+lines, and reads a few corners of YAML otherwise. Lines are needed only for a problem,
+and then the full reader reads the text again (:func:`engine.loader.load_profile`). So
+the quick reader takes a text only where nothing in it reaches those corners:
 
 * Before the parse, the text is looked over for what the two might read otherwise:
   characters libyaml refuses or breaks lines at, tabs, carriage returns, a byte-order mark
   or a backslash (``_odd_characters``); a directive, a document marker, a flow collection,
   what may be an anchor, an alias, a tag or a complex key, a block scalar's indentation
   indicator or no text, lists nested on one line, a last line with no line break,
-  indentation that could nest near ``MAX_DEPTH``
-  (yaml-rs recurses: some 100,000 levels end the process) (``_odd_nodes``); and every
-  plain scalar that is a whole line's value and starts like a number (``_LINE_VALUES``):
+  indentation that could nest near ``MAX_DEPTH`` (yaml-rs recurses: some 100,000 levels
+  end the process) (``_odd_nodes``); and every plain scalar that is a whole line's value
+  and starts like a number (``_LINE_VALUES``):
   it must be an integer or a decimal in the usual form, a date, a null, or text to both
-  (``2017-2021``), not ``_3``, ``6E_9`` or ``.0e17`` (numbers to yaml-rs, text to YAML 1.2).
+  (``2017-2021``), not ``_3``, ``6E_9`` or ``.0e17`` (numbers to yaml-rs, text to YAML
+  1.2), nor an integer longer than Python reads; past 64 tokens new to the process in
+  one text, the full reader is sooner.
 * yaml-rs makes a date (or a time) of any text in such a form, quoted or not, so it is
-  asked for none, and the walk makes the dates: each text in a date's form must be one of the plain
-  dates the look found, one for one (``_dates``), and none may stand where it could be
-  anything but plain (after a quote, alone on a line).
+  asked for none, and the walk makes the dates: each text in a date's form must be one
+  of the plain dates the look found, one for one (``_dates``), and none may stand where
+  it could be anything but plain (after a quote, alone on a line).
 * After the parse, the data is walked (``_agrees``): every key must be text that YAML 1.2
   would not read as another type (the full reader keeps ``2022:`` as text, yaml-rs makes
   it a number); every value of a type the full reader makes; every text that a plain
