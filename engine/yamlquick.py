@@ -179,16 +179,15 @@ _text_to_both: dict[str, bool] = {}
 
 
 def _both_text(token: str, reader: ScalarReader) -> bool:
-    """Whether both readers take the plain scalar ``token`` as text (``2017-2021``, ``12)``):
-    asked of each once per process, for the first 10,000 tokens."""
-    known = _text_to_both.get(token)
-    if known is None:
-        try:
-            known = reader.tag_of(token, True) == _STR and type(_plain(token)) is str
-        except Exception:  # not a scalar the full reader reads alone: left to it
-            known = False
-        if len(_text_to_both) < 10_000:
-            _text_to_both[token] = known
+    """Whether both readers take the plain scalar ``token`` as text (``2017-2021``, ``12)``),
+    asked of each; kept in ``_text_to_both`` for the first 10,000 tokens, which
+    ``quick_data`` looks in first."""
+    try:
+        known = reader.tag_of(token, True) == _STR and type(_plain(token)) is str
+    except Exception:  # not a scalar the full reader reads alone: left to it
+        known = False
+    if len(_text_to_both) < 10_000:
+        _text_to_both[token] = known
     return known
 
 
