@@ -118,3 +118,41 @@ def test_the_cross_check_catches_a_disagreeing_evaluator(engine):
         e.score(profile)
     assert info.value.code == "evaluators-disagree"
     e.close()
+
+
+def test_every_action_name_kept_is_the_id_its_prefix_begins_with(engine):
+    """The durable path names an action's rule by its first characters, learnt from the
+    actions read in full: each prefix kept must hold the opening of its own id, whole,
+    with its closing quote, so that it can never stand for another rule."""
+    from engine.bench.synthetic import random_profiles
+
+    for profile in random_profiles(300, seed=11):
+        engine.fired(profile)  # the reference cross-check compares every firing
+    table = engine.evaluator._names
+    assert table, "no action was looked up by its prefix"
+    assert set(table.values()) <= {r.id for r in engine.ruleset.rules} | {"_sentinel"}
+    for prefix, name in table.items():
+        assert len(prefix) == table.width and prefix.startswith('{"' + name + '"')
+
+
+def test_an_action_of_an_unknown_rule_is_read_whole_and_never_kept(engine):
+    from engine.evaluator import _ActionNames
+
+    table = _ActionNames(frozenset({"det-short", "aln-a-rather-longer-rule-id"}))
+    assert table.width == 3 + len("aln-a-rather-longer-rule-id")
+    unknown = '{"aln-a-rather-longer-rule-id-that-is-not-ours":{"m":{"kind":"profile"}}}'
+    assert table.learn(unknown) == "aln-a-rather-longer-rule-id-that-is-not-ours"
+    assert table.get(unknown[:table.width]) is None and not table
+    known = '{"det-short":{"m":{"kind":"profile","f1":true}}}'
+    assert table.learn(known) == "det-short"
+    assert table[known[:table.width]] == "det-short"
+
+
+def test_the_action_names_kept_are_bounded(monkeypatch):
+    from engine.evaluator import _ActionNames
+
+    monkeypatch.setattr(_ActionNames, "LIMIT", 3)
+    # a short id is followed within the prefix by the start of the fact, which differs
+    table = _ActionNames(frozenset({"r", "a-rather-longer-id"}))
+    names = [table.learn(f'{{"r":{{"m":{{"f{i}":1}}}}}}') for i in range(10)]
+    assert names == ["r"] * 10 and len(table) == 3
