@@ -157,6 +157,13 @@ class Tracer:
         self._matchers = tuple(matchers)
         self._plain = tuple(plain)
         self._untested = (None,) * len(plain)
+        # most rules are one comparison (76 of the 99 bundled): once checked, such a rule's
+        # event is keyed by its number and its one field's value and provenance, read
+        # without the loop over leaves (a fifth of a trace's instructions)
+        self._single = tuple(
+            (p[0][1], p[0][2], p[0][3], p[0][0]) if p is not None and len(p) == 1 else None
+            for p in plain)
+        self._unchecked = (None,) * len(plain)
         self._match = tuple(match_of(lf[4]) for lf in leaves)
         self._cache: dict[tuple[Any, ...], RuleFired] = {}
 
@@ -176,12 +183,35 @@ class Tracer:
         """
         rules, matchers, cache, match = self.rules, self._matchers, self._cache, self._match
         plain = self._plain if checked else self._untested
+        single = self._single if checked else self._unchecked
         sections = profile.__dict__  # as flatten reads them: the models' instance dicts
         events: list[Event] = []
         for i in range(len(rules)) if full else sorted(map(self._index.__getitem__, fired)):
             rule = rules[i]
             if full and rule.id not in fired:
                 events.append(self._not_fired[i])
+                continue
+            one = single[i]
+            if one is not None:
+                # keyed as below, less the leaf's number, which the rule's number implies
+                field, section, name, no = one
+                k: tuple[Any, ...]
+                if section is None:
+                    value = fact.get(field)
+                    k = (i, type(value), value, None, None)
+                else:
+                    known = sections[section].__dict__[name]
+                    if known is None:
+                        k = (i, None, None, None, None)
+                    else:
+                        value = fact[field]
+                        k = (i, type(value), value, known.source, known.confidence)
+                event = cache.get(k)
+                if event is None:
+                    if len(cache) >= CACHE_LIMIT:
+                        cache.clear()
+                    event = cache[k] = RuleFired(rule, (match[no](profile, fact),))
+                events.append(event)
                 continue
             leaves = plain[i] or matchers[i](fact)
             if not leaves:

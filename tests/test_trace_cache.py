@@ -47,3 +47,31 @@ def test_the_same_source_with_another_value_shows_its_own_value(engine):
     shares = {m.value for m in _russia_matches(engine.score(_variant(india, value=61.5)))}
     assert shares == {61.5}
     assert {m.value for m in _russia_matches(engine.score(india))} == {45}
+
+
+def test_a_checked_rule_of_one_comparison_is_traced_as_any_other(engine):
+    """With the reference's agreement, a rule that is one comparison is traced by its own
+    short path; its events must be those the general path builds, value types included."""
+    from hypothesis import given
+    from hypothesis import settings
+
+    from engine.fields import flatten
+    from engine.trace import Tracer
+
+    from .strategies import profiles
+
+    single = Tracer(engine.ruleset)
+    assert any(one is not None for one in single._single)
+
+    @settings(max_examples=200, deadline=None)
+    @given(profiles())
+    def check(profile: Profile) -> None:
+        general = Tracer(engine.ruleset)  # fresh: nothing shared between the two
+        fact = flatten(profile)
+        fired = engine.fired(profile, fact)
+        short = single.trace(profile, fact, fired, "durable", full=False, checked=True)
+        long = general.trace(profile, fact, fired, "durable", full=False, checked=False)
+        assert [(e.rule.id, [(m, type(m.value)) for m in e.matches]) for e in short.events] \
+            == [(e.rule.id, [(m, type(m.value)) for m in e.matches]) for e in long.events]
+
+    check()
