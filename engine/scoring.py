@@ -16,15 +16,15 @@ from .results import ScoreResult
 from .results import SourceOut
 from .rules import RuleSet
 from .rules import ScoreDef
-from .trace import CACHE_LIMIT
 from .trace import RuleFired
 from .trace import ScoreBounded
 from .trace import Trace
 
 LOW, HIGH = 0, 100
 
-# what a fired rule's event adds up to: the event, its checked group, its contributions
-_Made = tuple[RuleFired, "str | None", tuple[tuple[int, tuple[int, Contribution]], ...]]
+# what a fired rule's event adds up to for a scorer: the scorer, the rule's checked group,
+# its contributions
+_Made = tuple["Scorer", "str | None", tuple[tuple[int, tuple[int, Contribution]], ...]]
 
 
 def _sort_key(points: int, rule_id: str) -> tuple[int, str]:
@@ -88,23 +88,21 @@ class Scorer:
         self._slot = {t.id: i for i, t in enumerate(self._targets)}
         self._headline = (self._slot["deterrence"], self._slot["alignment_risk"])
         self._dimension_slots = tuple((d, self._slot[d]) for d in self._dimensions)
-        # the tracer shares a fired rule's event between the profiles that match it alike,
-        # so its contributions are shared too: kept by the event's identity, each entry
-        # holding its event so that the identity cannot be reused while the entry lives
-        self._made: dict[int, _Made] = {}
 
     def _contributions(self, event: RuleFired) -> _Made:
-        """The event, its checked group (or None), and (target slot, (rank, contribution))
-        for every target its rule feeds."""
-        made = self._made
-        if len(made) >= CACHE_LIMIT:
-            made.clear()
+        """This scorer, the event's checked group (or None), and (target slot, (rank,
+        contribution)) for every target its rule feeds; kept with the event.
+
+        The tracer shares a fired rule's event between the profiles that match it alike,
+        so its contributions are shared too. They were kept in a dict by the event's
+        identity, checked against the event on every read: on the event, they are one
+        slot read away (a twentieth of scoring)."""
         matched = event.matches  # one tuple, shared by every target the rule feeds
         rule_id = event.rule.id
         entries = tuple((self._slot[target], (rank, Contribution(*head, matched, source, support)))
                         for target, rank, head, source, support in self._parts[rule_id])
-        out = made[id(event)] = (event, self._group_of.get(rule_id), entries)
-        return out
+        made = event.scored = (self, self._group_of.get(rule_id), entries)
+        return made
 
     def check_groups(self, trace: Trace) -> None:
         """Raise :class:`GroupViolation` for the first group, by id, whose firing breaks its kind."""
@@ -126,12 +124,12 @@ class Scorer:
     def score(self, trace: Trace) -> ProfileResult:
         targets = self._targets
         ranked: list[list[tuple[int, Contribution]]] = [[] for _ in targets]
-        made, exclusive = self._made, self._exclusive
+        exclusive = self._exclusive
         tally: dict[str, int] = {}
         broken = False
         for event in trace.fired:
-            hit = made.get(id(event))
-            if hit is None or hit[0] is not event:
+            hit = event.scored
+            if hit is None or hit[0] is not self:
                 hit = self._contributions(event)
             _, gid, entries = hit
             if gid is not None:

@@ -7,6 +7,7 @@ explanations only filter and render them: no view recomputes a decision.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -30,6 +31,10 @@ from .rules import RuleSet
 class RuleFired:
     rule: Rule
     matches: tuple[Match, ...]
+    # what a scorer made of this event (its contributions), kept with it: the tracer
+    # shares an event between the profiles that match alike, so a scorer works it out
+    # once; it holds the scorer, so that another scorer never takes it for its own
+    scored: Any = dataclasses.field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)
@@ -132,7 +137,8 @@ class Tracer:
     event of a fired rule (its matches) is kept under what it was built from, its
     matched comparisons and each one's value, the value's type (``1``, ``1.0`` and
     ``True`` are equal keys but print apart), source and confidence, and shared
-    between the traces that build it alike. Events are never changed once built.
+    between the traces that build it alike. What an event says is never changed once
+    built; a scorer only keeps its reading of it in ``scored``.
     """
 
     def __init__(self, ruleset: RuleSet) -> None:

@@ -75,3 +75,22 @@ def test_a_checked_rule_of_one_comparison_is_traced_as_any_other(engine):
             == [(e.rule.id, [(m, type(m.value)) for m in e.matches]) for e in long.events]
 
     check()
+
+
+def test_what_a_scorer_keeps_with_an_event_is_its_own(engine):
+    """A scorer keeps a fired rule's contributions with the shared event; another scorer
+    must make its own rather than take them, and the memo never shows in an event's
+    equality."""
+    from engine.scoring import Scorer
+
+    result, trace = engine.trace(engine.find_profile("india@2022").profile, full=False)
+    fired = [e for e in trace.events if hasattr(e, "matches")]
+    assert fired and all(e.scored is not None and e.scored[0] is engine._scorer for e in fired)
+    other = Scorer(engine.ruleset)
+    again = other.score(trace)
+    assert again.model_dump() == result.model_dump()
+    assert all(e.scored[0] is other for e in fired)
+    contributions = {id(c) for r in (result, again) for c in r.deterrence.contributions}
+    assert len(contributions) == 2 * len(result.deterrence.contributions)
+    copy = type(fired[0])(fired[0].rule, fired[0].matches)
+    assert copy == fired[0] and copy.scored is None
