@@ -102,3 +102,25 @@ def test_batch_streams_json_lines_to_standard_output_and_to_a_file_alike(tmp_pat
     rows = [json.loads(line) for line in printed.stdout.splitlines()]
     scores = [r["deterrence"]["score"] for r in rows]
     assert scores == sorted(scores, reverse=True) and len(rows) == len({r["country"] for r in rows})
+
+
+def test_a_batch_collects_cycles_a_chunk_at_a_time_and_puts_the_collector_back(engine):
+    """The cycle collector looks at young objects about once a chunk during a batch, not
+    every 700 allocations, and is left as the caller had it, after a failure too."""
+    import gc
+
+    before = gc.get_threshold()
+    during: list[tuple[int, ...]] = []
+    engine.batch(every_snapshot=True, progress=lambda n: during.append(gc.get_threshold()))
+    assert during and {t[0] for t in during} == {max(before[0], batching.YOUNG_OBJECTS)}
+    assert gc.get_threshold() == before
+    with batching._fewer_collections():
+        with batching._fewer_collections():  # a batch in another thread, say
+            pass
+        assert gc.get_threshold()[0] == max(before[0], batching.YOUNG_OBJECTS)
+    assert gc.get_threshold() == before
+    with pytest.raises(ValueError, match="sort must be one of"):
+        engine.batch(sort="size")
+    with pytest.raises(KeyError), batching._fewer_collections():
+        raise KeyError("a failure inside a batch")
+    assert gc.get_threshold() == before
