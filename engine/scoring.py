@@ -87,7 +87,11 @@ class Scorer:
             )
         self._slot = {t.id: i for i, t in enumerate(self._targets)}
         self._headline = (self._slot["deterrence"], self._slot["alignment_risk"])
-        self._dimension_slots = tuple((d, self._slot[d]) for d in self._dimensions)
+        # the dimensions' results picked from the targets' in C (a comprehension was a
+        # frame per profile); itemgetter gives a tuple only for two items or more, so it
+        # is padded, and zip stops at the names
+        self._dimension_names = tuple(self._dimensions)
+        self._dimension_results = itemgetter(*(self._slot[d] for d in self._dimensions), 0, 0)
 
     def _contributions(self, event: RuleFired) -> _Made:
         """This scorer, the event's checked group (or None), and (target slot, (rank,
@@ -140,13 +144,13 @@ class Scorer:
         # the groups' tally, as check_groups takes it: only a broken one is looked at again
         if broken or not self._required <= tally.keys():
             self.check_groups(trace)
-        results = [_result(target, listed) for target, listed in zip(targets, ranked, strict=True)]
+        results = list(map(_result, targets, ranked))
         profile = trace.profile
         deterrence, alignment_risk = self._headline
         return ProfileResult(
             profile.key, profile.country, profile.name, profile.as_of,
             results[deterrence], results[alignment_risk],
-            {d: results[slot] for d, slot in self._dimension_slots},
+            dict(zip(self._dimension_names, self._dimension_results(results), strict=False)),
         )
 
     def bounding(self, result: ProfileResult) -> tuple[ScoreBounded, ...]:
