@@ -275,6 +275,12 @@ _collector_users = 0
 _collector_saved: tuple[int, ...] = ()
 
 
+def _raise_young_threshold(threshold: tuple[int, ...]) -> None:
+    # 0 means the caller turned automatic collection off: it stays off
+    if 0 < threshold[0] < YOUNG_OBJECTS:
+        gc.set_threshold(YOUNG_OBJECTS, *threshold[1:])
+
+
 @contextmanager
 def _fewer_collections() -> Iterator[None]:
     """The cycle collector's youngest threshold raised to ``YOUNG_OBJECTS`` for a batch,
@@ -283,7 +289,7 @@ def _fewer_collections() -> Iterator[None]:
     with _collector_lock:
         if _collector_users == 0:
             _collector_saved = gc.get_threshold()
-            gc.set_threshold(max(_collector_saved[0], YOUNG_OBJECTS), *_collector_saved[1:])
+            _raise_young_threshold(_collector_saved)
         _collector_users += 1
     try:
         yield
@@ -311,8 +317,7 @@ def _worker_init(rules_dir: str, evaluator: str, sort: str | None = None,
     _worker_cache = _batch_cache()
     _worker_record = (sort, record) if sort is not None and record is not None else None
     _settle()
-    # a worker runs batches only, as long as it lives
-    gc.set_threshold(max(gc.get_threshold()[0], YOUNG_OBJECTS), *gc.get_threshold()[1:])
+    _raise_young_threshold(gc.get_threshold())  # a worker runs batches only, as long as it lives
 
 
 def _worker(paths: list[Path]) -> tuple[list, list[ErrorOut]]:

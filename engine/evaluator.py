@@ -174,8 +174,8 @@ class _ActionNames(dict[str, str]):
     for the set: some 0.45 microseconds an action, 9 of the 14 microseconds a profile
     that the engine spent around the C core. Here the action's first ``width``
     characters, which hold the opening brace and quote, the longest known id and its
-    closing quote, are sliced and looked up; the table gives the id itself, so later
-    sets find it by identity. A prefix not seen yet (a short id is followed by the
+    closing quote, are sliced and looked up; the table gives the rule's own id string,
+    which the fired set and the tracer's index then find by identity. A prefix not seen yet (a short id is followed by the
     start of the fact, which differs between profiles) is read the long way, and kept
     only when it names a known rule, so an action of an unknown rule is always read in
     full and reported.

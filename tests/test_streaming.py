@@ -124,3 +124,9 @@ def test_a_batch_collects_cycles_a_chunk_at_a_time_and_puts_the_collector_back(e
     with pytest.raises(KeyError), batching._fewer_collections():
         raise KeyError("a failure inside a batch")
     assert gc.get_threshold() == before
+    try:  # a caller who turned automatic collection off keeps it off
+        gc.set_threshold(0, *before[1:])
+        with batching._fewer_collections():
+            assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*before)

@@ -94,3 +94,24 @@ def test_what_a_scorer_keeps_with_an_event_is_its_own(engine):
     assert len(contributions) == 2 * len(result.deterrence.contributions)
     copy = type(fired[0])(fired[0].rule, fired[0].matches)
     assert copy == fired[0] and copy.scored is None
+
+
+def test_the_short_path_keeps_a_values_type(engine):
+    """1 and 1.0 are equal keys but print apart: a rule of one comparison that matched an
+    int must not show a float another profile matched (the model makes each field one
+    type, so only a fact handed to the tracer directly can hold either)."""
+    from engine.fields import flatten
+    from engine.trace import Tracer
+
+    tracer = Tracer(engine.ruleset)
+    india = engine.find_profile("india@2022").profile
+    fact = flatten(india)
+    rule = next(r for r, one in zip(tracer.rules, tracer._single, strict=True)
+                if one is not None and one[1] is not None and isinstance(fact.get(one[0]), float))
+    field = tracer._single[tracer.rules.index(rule)][0]
+    shown = []
+    for value in (int(fact[field]), float(int(fact[field]))):
+        t = tracer.trace(india, {**fact, field: value}, frozenset({rule.id}), "durable",
+                         full=False, checked=True)
+        shown.append(type(t.events[0].matches[0].value))
+    assert shown == [int, float]
