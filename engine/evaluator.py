@@ -175,10 +175,10 @@ class _ActionNames(dict[str, str]):
     that the engine spent around the C core. Here the action's first ``width``
     characters, which hold the opening brace and quote, the longest known id and its
     closing quote, are sliced and looked up; the table gives the rule's own id string,
-    which the fired set and the tracer's index then find by identity. A prefix not seen yet (a short id is followed by the
-    start of the fact, which differs between profiles) is read the long way, and kept
-    only when it names a known rule, so an action of an unknown rule is always read in
-    full and reported.
+    which the fired set and the tracer's index then find by identity. A prefix not seen
+    yet (a short id is followed by the start of the fact, which differs between
+    profiles) is read the long way, and kept only when it names a known rule, so an
+    action of an unknown rule is always read in full and reported.
     """
 
     LIMIT = 4096  # prefixes kept: a few per rule in practice, bounded whatever comes

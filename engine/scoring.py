@@ -98,9 +98,9 @@ class Scorer:
         contribution)) for every target its rule feeds; kept with the event.
 
         The tracer shares a fired rule's event between the profiles that match it alike,
-        so its contributions are shared too. They were kept in a dict by the event's
-        identity, checked against the event on every read: on the event, they are one
-        slot read away (a twentieth of scoring)."""
+        so its contributions are shared too. Kept on the event, they are one slot read
+        away; kept in a dict by the event's identity and checked against the event on
+        every read, they cost a tenth of scoring's instructions more."""
         matched = event.matches  # one tuple, shared by every target the rule feeds
         rule_id = event.rule.id
         entries = tuple((self._slot[target], (rank, Contribution(*head, matched, source, support)))

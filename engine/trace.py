@@ -169,7 +169,6 @@ class Tracer:
         self._single = tuple(
             (p[0][1], p[0][2], p[0][3], p[0][0]) if p is not None and len(p) == 1 else None
             for p in plain)
-        self._unchecked = (None,) * len(plain)
         self._match = tuple(match_of(lf[4]) for lf in leaves)
         self._cache: dict[tuple[Any, ...], RuleFired] = {}
 
@@ -189,7 +188,7 @@ class Tracer:
         """
         rules, matchers, cache, match = self.rules, self._matchers, self._cache, self._match
         plain = self._plain if checked else self._untested
-        single = self._single if checked else self._unchecked
+        single = self._single if checked else self._untested
         sections = profile.__dict__  # as flatten reads them: the models' instance dicts
         events: list[Event] = []
         for i in range(len(rules)) if full else sorted(map(self._index.__getitem__, fired)):
