@@ -125,6 +125,16 @@ def _conjunctive(nnf: Condition) -> bool:
                                     and all(isinstance(c, Cmp) for c in nnf.items))
 
 
+def _one_leaf(leaves: list[tuple[int, str, str | None, str, Cmp]] | None
+              ) -> tuple[str, str | None, str, int] | None:
+    """A plain condition's only comparison as the short path reads it: (field, section,
+    name, leaf number); None for a condition of more than one, or not plain."""
+    if leaves is None or len(leaves) != 1:
+        return None
+    no, field, section, name, _ = leaves[0]
+    return field, section, name, no
+
+
 # Entries kept in a tracer's cache of fired-rule events before it starts afresh: enough
 # for the values a rule base's fields commonly take, a few megabytes at most.
 CACHE_LIMIT = 8192
@@ -166,9 +176,7 @@ class Tracer:
         # most rules are one comparison (76 of the 99 bundled): once checked, such a rule's
         # event is keyed by its number and its one field's value and provenance, read
         # without the loop over leaves (a fifth of a trace's instructions)
-        self._single = tuple(
-            (p[0][1], p[0][2], p[0][3], p[0][0]) if p is not None and len(p) == 1 else None
-            for p in plain)
+        self._single = tuple(_one_leaf(leaves) for leaves in plain)
         self._match = tuple(match_of(lf[4]) for lf in leaves)
         self._cache: dict[tuple[Any, ...], RuleFired] = {}
 
