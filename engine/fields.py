@@ -225,22 +225,38 @@ def _layout() -> tuple[tuple[str, tuple[tuple[str, str, bool], ...]], ...]:
 
 def flatten(profile: Profile) -> dict[str, Any]:
     """The profile's known facts by dotted path; unknown fields are left out, never None."""
-    out: dict[str, Any] = {}
+    return _flattener()(profile)
+
+
+@cache
+def _flattener() -> typing.Callable[[Profile], dict[str, Any]]:
+    """:func:`flatten` as a function written out for the profile's fields, made once.
+
+    flatten runs once per scored profile, and a loop over the field tables spent a third
+    of its instructions on the loop itself (unpacking each entry, testing whether it is
+    an enumeration). The generated source holds only the models' field names (Python
+    identifiers, written as literals) and names bound to ``env``; the dotted paths are
+    bound rather than written, as the specs' own interned strings, so that the fact's
+    keys are the rules' names by identity. The models' instance dicts are read
+    directly, and an enumeration's ``_value_`` rather than ``.value``, a property that
+    costs a call per read."""
+    env: dict[str, Any] = {}
+    lines = ["def flatten(profile):", "    out = {}", "    sections = profile.__dict__"]
     for name in TOP_LEVEL:
-        value = getattr(profile, name)
-        if value is not None:
-            out[name] = value._value_
-    # flatten runs once per scored profile: read the models' instance dicts directly, and
-    # an enum's _value_ rather than .value, a property that costs a call per read
-    sections = profile.__dict__
-    for section, fields in _layout():
-        facts = sections[section].__dict__
-        for name, path, is_enum in fields:
-            fact = facts[name]
-            if fact is not None:
-                value = fact.value
-                out[path] = value._value_ if is_enum else value
-    return out
+        lines += [f"    value = sections[{name!r}]",
+                  "    if value is not None:",
+                  f"        out[{name!r}] = value._value_"]
+    for s, (section, fields) in enumerate(_layout()):
+        lines.append(f"    facts = sections[{section!r}].__dict__")
+        for f, (name, path, is_enum) in enumerate(fields):
+            env[f"p{s}_{f}"] = path
+            lines += [f"    fact = facts[{name!r}]",
+                      "    if fact is not None:",
+                      f"        out[p{s}_{f}] = fact.value{'._value_' if is_enum else ''}"]
+    lines.append("    return out")
+    exec(compile("\n".join(lines), "<flatten>", "exec"), env)
+    made: typing.Callable[[Profile], dict[str, Any]] = env["flatten"]
+    return made
 
 
 __all__ = ["FieldSpec", "field_specs", "flatten", "suggest", "Profile"]

@@ -10,6 +10,7 @@ import dataclasses
 import os
 import random
 import shutil
+from enum import Enum
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from engine import LoadErrors
 from engine import Profile
 from engine import bundled_dir
 from engine.analysis.changes import apply_changes
+from engine.fields import field_specs
 from engine.fields import flatten
 from engine.reference import ReferenceEvaluator
 from engine.rule_loader import load_ruleset
@@ -336,3 +338,24 @@ def test_monotone_property_catches_a_reversed_rule(tmp_path):
                     "x", None)
     with Engine.load(d) as broken:
         assert fails(lambda e, p: prop_monotone(e, decl, p, 50, 95), broken)
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(profiles())
+def test_flatten_reads_every_known_fact_at_its_path(profile):
+    # flatten is a function written out for the profile's fields (engine.fields): it must
+    # read what a plain walk over the field specs reads, value types and order included,
+    # under the specs' own interned paths
+    specs = field_specs()
+    want = {}
+    for path in specs:
+        section, dot, name = path.partition(".")
+        held = getattr(getattr(profile, section), name) if dot else getattr(profile, path)
+        if held is None:
+            continue
+        value = held.value if dot else held
+        want[path] = value.value if isinstance(value, Enum) else value
+    got = flatten(profile)
+    assert list(got.items()) == list(want.items())
+    assert [type(v) for v in got.values()] == [type(v) for v in want.values()]
+    assert all(key is specs[key].path for key in got)
