@@ -364,3 +364,24 @@ def _codecs(codec, seen=None):
         for kind in codec.kinds:
             if isinstance(kind, profile_cache._Codec):
                 yield from _codecs(kind, seen)
+
+
+@given(st.data())
+def test_a_mask_of_fields_set_is_right_whether_kept_or_not(data):
+    # masks are kept by the set of fields up to a bound: past it, each is worked out again
+    codec = max(_codecs(profile_cache._profile_codec()), key=lambda c: len(c.names))
+    kept = codec._masks
+    chosen = data.draw(st.frozensets(st.sampled_from((*codec.names, "not_a_field"))))
+    want = sum(1 << codec.names.index(n) for n in chosen if n in codec.names)
+    assert codec._mask_of(chosen) == want
+    assert kept.get(chosen, want) == want
+    assert len(kept) <= profile_cache._MASKS_KEPT
+
+
+def test_masks_are_kept_only_up_to_the_bound(monkeypatch):
+    codec = max(_codecs(profile_cache._profile_codec()), key=lambda c: len(c.names))
+    monkeypatch.setitem(codec.__dict__, "_masks", {})
+    monkeypatch.setattr(profile_cache, "_MASKS_KEPT", 3)
+    sets = [frozenset(codec.names[:k]) for k in range(6)]
+    assert [codec._mask_of(s) for s in sets] == [(1 << k) - 1 for k in range(6)]
+    assert list(codec._masks) == sets[:3]
