@@ -61,6 +61,13 @@ def bundled_dir(kind: Literal["rules", "profiles"]) -> Path:
     return inside if inside.is_dir() else _PACKAGE.parent / kind
 
 
+def _disagreement(profile: Profile, fired: frozenset[str],
+                  expected: frozenset[str]) -> EvaluatorsDisagree:
+    return EvaluatorsDisagree(
+        f"{profile.key}: durable_rules fired {sorted(fired - expected)} "
+        f"and missed {sorted(expected - fired)} compared with the reference evaluator")
+
+
 class Engine:
     """A loaded, compiled rule base and the evaluator that runs it."""
 
@@ -129,10 +136,7 @@ class Engine:
         if self._check is not None:
             expected = self._check.fired(fact)
             if fired != expected:
-                raise EvaluatorsDisagree(
-                    f"{profile.key}: durable_rules fired {sorted(fired - expected)} "
-                    f"and missed {sorted(expected - fired)} compared with the reference evaluator"
-                )
+                raise _disagreement(profile, fired, expected)
         return fired
 
     def trace(
@@ -201,20 +205,29 @@ class Engine:
         """Score many profiles, in order: each one's result, or the group violation that
         stopped it. A broken engine raises instead.
 
-        durable_rules runs over a chunk of profiles before their explanations are
-        built, so that each phase finds its own code and tables still in the
-        processor's caches; alternating per profile costs about a tenth more.
+        Each step runs over a chunk of profiles before the next begins (flatten,
+        durable_rules, the reference's check, the traces, the scores), so that each
+        finds its own code and tables still in the processor's caches: alternating
+        per profile cost about a tenth more, and the check and the traces each within
+        another step's loop three per cent more.
         """
+        evaluator, check, tracer, scorer = self.evaluator, self._check, self._tracer, self._scorer
+        name, checked = evaluator.name, check is not None
         it = iter(profiles)
         while chunk := list(islice(it, CHUNK)):
-            facts = [flatten(p) for p in chunk]
-            firings = [self.fired(p, f) for p, f in zip(chunk, facts, strict=True)]
-            checked = self._check is not None
-            for profile, fact, fired in zip(chunk, facts, firings, strict=True):
-                t = self._tracer.trace(profile, fact, fired, self.evaluator.name, full=False,
-                                       checked=checked)
+            self._require_open()
+            facts = list(map(flatten, chunk))
+            firings = list(map(evaluator.fired, facts))
+            if check is not None:
+                for profile, fired, expected in zip(chunk, firings, map(check.fired, facts),
+                                                    strict=True):
+                    if fired != expected:
+                        raise _disagreement(profile, fired, expected)
+            traces = [tracer.trace(profile, fact, fired, name, full=False, checked=checked)
+                      for profile, fact, fired in zip(chunk, facts, firings, strict=True)]
+            for t in traces:
                 try:
-                    yield self._scorer.score(t)
+                    yield scorer.score(t)
                 except GroupViolation as exc:
                     yield exc
 

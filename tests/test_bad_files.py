@@ -20,13 +20,14 @@ import numpy as np
 import pytest
 
 from engine import DurableEngineError
-from engine import Engine
 from engine import bundled_dir
 from engine import yamlsource
 from engine.analysis.sensitivity import analyse
 from engine.analysis.sensitivity import ranks_per_draw
 from engine.bench.synthetic import random_profiles
 from engine.errors import LoadError
+from engine.fields import flatten
+from engine.loader import load_profile
 from engine.loader import profile_files
 from engine.yamlsource import MAX_BYTES
 from engine.yamlsource import MAX_DEPTH
@@ -279,14 +280,15 @@ def test_a_megabyte_of_brackets_is_refused_at_once(tmp_path: Path):
 
 
 def test_a_profile_durable_rules_fails_on_is_one_record(profiles: Path, engine, monkeypatch):
-    real_fired = Engine.fired
+    india = flatten(load_profile(profiles / "india@2022.yaml").profile)
+    real_fired = engine.evaluator.fired
 
-    def fired(self, profile, fact=None):
-        if profile.key == "india@2022":
+    def fired(fact):
+        if fact == india:
             raise DurableEngineError("india@2022: durable_rules failed on the profile (303)")
-        return real_fired(self, profile, fact)
+        return real_fired(fact)
 
-    monkeypatch.setattr(Engine, "fired", fired)
+    monkeypatch.setattr(engine.evaluator, "fired", fired)
     result = engine.batch(profiles, every_snapshot=True)
     assert [r.profile for r in result.results] == ["japan@2022"]
     (error,) = result.errors

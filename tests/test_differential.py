@@ -117,6 +117,19 @@ def test_the_cross_check_catches_a_disagreeing_evaluator(engine):
     with pytest.raises(EvaluatorsDisagree, match="missed") as info:
         e.score(profile)
     assert info.value.code == "evaluators-disagree"
+    # score_iter checks a chunk's firings in a step of their own: the same error, for the
+    # profile the two disagree on, after one they agree on
+    reference = engine._check
+
+    class LyingOnTreaties(Lying):
+        def fired(self, fact):
+            treaty = fact.get("commitment.tier") == "bilateral-treaty"
+            return frozenset() if treaty else reference.fired(fact)
+
+    e.evaluator = LyingOnTreaties()
+    with pytest.raises(EvaluatorsDisagree) as many:
+        list(e.score_iter([minimal_profile(), profile]))
+    assert str(many.value) == str(info.value)
     e.close()
 
 
