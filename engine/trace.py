@@ -135,6 +135,8 @@ def _one_leaf(leaves: list[tuple[int, str, str | None, str, Cmp]] | None
     return field, section, name, no
 
 
+_new_trace = object.__new__
+
 # Entries kept in a tracer's cache of fired-rule events before it starts afresh: enough
 # for the values a rule base's fields commonly take, a few megabytes at most.
 CACHE_LIMIT = 8192
@@ -252,9 +254,13 @@ class Tracer:
                 event = cache[k] = RuleFired(
                     rule, tuple([match[lf[0]](profile, fact) for lf in leaves]))
             events.append(event)
-        out = Trace(profile, fact, evaluator, tuple(events))
-        if not full:
-            # every event is a fired rule's: the cached ``fired`` is the events themselves
-            # (scoring reads it for every profile, and filtering cost 4 % of a score)
-            out.__dict__["fired"] = out.events
+        if full:
+            return Trace(profile, fact, evaluator, tuple(events))
+        # every event is a fired rule's: the cached ``fired`` is the events themselves
+        # (scoring reads it for every profile, and filtering cost 4 % of a score). Made
+        # as a frozen dataclass is, its fields in its instance dict, in one update: its
+        # __init__ sets each through object.__setattr__
+        out = _new_trace(Trace)
+        out.__dict__.update(profile=profile, fact=fact, evaluator=evaluator,
+                            events=(made := tuple(events)), fired=made)
         return out

@@ -115,3 +115,22 @@ def test_the_short_path_keeps_a_values_type(engine):
                          full=False, checked=True)
         shown.append(type(t.events[0].matches[0].value))
     assert shown == [int, float]
+
+
+def test_a_trace_of_fired_rules_is_the_trace_its_constructor_makes(engine):
+    # the tracer fills a trace's instance dict in one update rather than through the
+    # frozen dataclass's __init__: the same fields, and the events as its fired rules
+    import dataclasses
+
+    from engine.bench.synthetic import random_profiles
+    from engine.fields import flatten
+    from engine.trace import Trace
+
+    fields = {f.name for f in dataclasses.fields(Trace)}
+    for profile in random_profiles(50, seed=11):
+        fact = flatten(profile)
+        t = engine._tracer.trace(profile, fact, engine.fired(profile, fact), "durable",
+                                 full=False, checked=True)
+        made = Trace(t.profile, t.fact, t.evaluator, t.events)
+        assert t == made and vars(t).keys() == fields | {"fired"}
+        assert t.fired is t.events and t.fired == made.fired
