@@ -89,11 +89,11 @@ def batch(engine: Engine, profiles_dir: str | Path | None, options: BatchOptions
         else:
             done = (_load_and_score(engine, chunk, cache) for chunk in chunks)
         # to the end of ``done``, so that workers are shut down in order, not killed
-        for chunk, (scored, failed) in zip(chunks, done, strict=True):
+        for files, (scored, failed) in zip(chunks.lengths(), done, strict=True):
             results += scored
             errors += failed
             if progress:
-                progress(len(chunk))
+                progress(files)
     results.sort(key=SORT_KEYS[sort])
     errors.sort(key=lambda e: (e.source, e.message))
     return BatchResult(ruleset=engine.info, results=tuple(results), errors=tuple(errors),
@@ -115,12 +115,12 @@ def batch_stream(engine: Engine, record: Record, profiles_dir: str | Path | None
                 _settle()
                 done = (_load_and_record(engine, chunk, sort, record, cache) for chunk in chunks)
             # to the end of ``done``, so that workers are shut down in order, not killed
-            for chunk, (records, failed) in zip(chunks, done, strict=True):
+            for files, (records, failed) in zip(chunks.lengths(), done, strict=True):
                 for key, data in records:
                     spool.add(key, data)
                 errors += failed
                 if progress:
-                    progress(len(chunk))
+                    progress(files)
     except BaseException:
         spool.close()
         raise
@@ -222,6 +222,12 @@ class Chunks(Sequence[list[Path]]):
 
     def __len__(self) -> int:
         return -(-len(self.files) // self.size)
+
+    def lengths(self) -> Iterator[int]:
+        """How many files each chunk holds, without making their paths (a progress bar
+        needs no more)."""
+        total = len(self.files)
+        return (min(self.size, total - start) for start in range(0, total, self.size))
 
     @overload
     def __getitem__(self, i: int) -> list[Path]: ...

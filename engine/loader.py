@@ -165,7 +165,7 @@ def load_profile(path: str | Path, catalog: Catalog | None = None,
     With a ``cache`` (:mod:`engine.profile_cache`), a text validated before is not parsed
     again; the citations are checked either way, against this catalog.
     """
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)  # a batch's are Paths already
     text = read_text(path)
     known = cache.get(text) if cache is not None else None
     doc: Document

@@ -146,7 +146,7 @@ def read_text(path: Path) -> str:
     reading /dev/zero never ends) and again on the open file, which was opened without
     waiting, in case the name was replaced in between.
     """
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)  # a batch's are Paths already
     try:
         info = os.stat(path)
         _check_regular(path, info.st_mode)

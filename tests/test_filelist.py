@@ -102,6 +102,7 @@ def test_chunks_cut_the_files_in_order_and_in_full(n, size):
     assert [p for chunk in cut for p in chunk] == list(files)
     assert all(len(c) == size for c in cut[:-1]) and all(0 < len(c) <= size for c in cut)
     assert chunks[-1] == cut[-1] if cut else len(chunks) == 0
+    assert list(chunks.lengths()) == [len(c) for c in cut]  # what progress bars are told
 
 
 @settings(max_examples=60, deadline=None)
