@@ -25,12 +25,15 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
+from functools import cache
+from functools import cached_property
 from typing import IO
 from typing import Any
 
 from .results import ErrorOut
 from .results import ProfileResult
 from .results import RulesetInfo
+from .results import ScoreResult
 from .results import Selection
 from .results import _adapter
 
@@ -93,15 +96,20 @@ class CsvRecord:
     dimensions: tuple[str, ...]
 
     def __call__(self, r: ProfileResult) -> bytes:
-        from .export import plain
-        from .export import ranking_columns
-        from .export import ranking_row
-        from .render import csv_cell
-
-        row = ranking_row(0, r, ranking_columns(self.dimensions), self.ruleset.digest)
+        plain, ranking_row, csv_cell = _csv_cells()
+        row = ranking_row(0, r, self._columns, self.ruleset.digest)
         buf = io.StringIO()
-        csv.writer(buf, lineterminator="\n").writerow([csv_cell(plain(c)) for c in row[1:]])
+        # a number is its own cell: only text, dates and enumerations are made plain and
+        # safe (two calls a cell, for the eight scores of a row, were a fifth of a record)
+        csv.writer(buf, lineterminator="\n").writerow(
+            [c if type(c) is int else csv_cell(plain(c)) for c in row[1:]])
         return buf.getvalue().encode()
+
+    @cached_property
+    def _columns(self) -> list[tuple[str, str]]:
+        from .export import ranking_columns
+
+        return ranking_columns(self.dimensions)
 
     def header(self) -> bytes:
         from .export import ranking_columns
@@ -113,19 +121,35 @@ class CsvRecord:
         return buf.getvalue().encode()
 
 
+@cache
+def _csv_cells() -> tuple[Callable[[Any], Any], Callable[..., list[Any]], Callable[[Any], Any]]:
+    """What a CSV record is made with, imported at the first record rather than at every
+    one (four imports were a sixth of a record): export and render are not needed to
+    score one profile."""
+    from .export import plain
+    from .export import ranking_row
+    from .render import csv_cell
+
+    return plain, ranking_row, csv_cell
+
+
 def summary_record(r: ProfileResult) -> bytes:
     """One result without its explanations (the scores and bands only), pickled: what a
     table needs of it, a tenth of its size."""
-    import dataclasses
     import pickle
 
-    def bare(s: Any) -> Any:
-        return dataclasses.replace(s, contributions=())
-
-    short = dataclasses.replace(
-        r, deterrence=bare(r.deterrence), alignment_risk=bare(r.alignment_risk),
-        dimensions={k: bare(v) for k, v in r.dimensions.items()})
+    short = ProfileResult(
+        profile=r.profile, country=r.country, name=r.name, as_of=r.as_of,
+        deterrence=_bare(r.deterrence), alignment_risk=_bare(r.alignment_risk),
+        dimensions={k: _bare(v) for k, v in r.dimensions.items()})
     return pickle.dumps(short, pickle.HIGHEST_PROTOCOL)
+
+
+def _bare(s: ScoreResult) -> ScoreResult:
+    # built field by field: dataclasses.replace looks the fields up again for each of a
+    # profile's nine scores, two thirds of a record
+    return ScoreResult(score=s.score, band=s.band, base=s.base, adjustment=s.adjustment,
+                       contributions=(), raw=s.raw)
 
 
 def record_for(fmt: str, ruleset: RulesetInfo, dimensions: Any) -> Record:

@@ -130,3 +130,29 @@ def test_a_batch_collects_cycles_a_chunk_at_a_time_and_puts_the_collector_back(e
             assert gc.get_threshold()[0] == 0
     finally:
         gc.set_threshold(*before)
+
+
+def test_a_summary_record_is_the_result_without_its_contributions(whole):
+    # made field by field: a field added to the results must not be lost on the way
+    import dataclasses
+
+    def bare(s):
+        return dataclasses.replace(s, contributions=())
+
+    first = whole.results[0]
+    odd = dataclasses.replace(first, deterrence=dataclasses.replace(
+        first.deterrence, score=100, adjustment=-7, raw=107, base=41, band="odd"))
+    for r in (*whole.results, odd):
+        want = dataclasses.replace(
+            r, deterrence=bare(r.deterrence), alignment_risk=bare(r.alignment_risk),
+            dimensions={k: bare(v) for k, v in r.dimensions.items()})
+        assert pickle.loads(streaming.summary_record(r)) == want
+
+
+def test_a_csv_record_is_its_row_of_the_whole_ranking(engine, whole):
+    from engine.export import batch_csv
+
+    record = streaming.record_for("csv", engine.info, list(engine.ruleset.dimensions))
+    rows = batch_csv(whole, engine.ruleset).splitlines(keepends=True)[1:]
+    assert [record(r) for r in whole.results] == \
+        [row.split(",", 1)[1].encode() for row in rows]
