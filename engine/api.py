@@ -203,7 +203,10 @@ class Engine:
         self, profiles: Iterable[Profile]
     ) -> Iterator[ProfileResult | GroupViolation]:
         """Score many profiles, in order: each one's result, or the group violation that
-        stopped it. A broken engine raises instead.
+        stopped it. A broken engine raises instead, as soon as a step finds it broken: the
+        results of that chunk's profiles are not yielded, even those before the one that
+        broke it (``Engine.score_many`` and batches score such a chunk again a profile
+        at a time, so that only that profile fails).
 
         Each step runs over a chunk of profiles before the next begins (flatten,
         durable_rules, the reference's check, the traces, the scores), so that each

@@ -127,9 +127,11 @@ def test_the_cross_check_catches_a_disagreeing_evaluator(engine):
             return frozenset() if treaty else reference.fired(fact)
 
     e.evaluator = LyingOnTreaties()
+    agreeing = minimal_profile().model_copy(update={"country": "otherland"})
     with pytest.raises(EvaluatorsDisagree) as many:
-        list(e.score_iter([minimal_profile(), profile]))
+        list(e.score_iter([agreeing, profile]))
     assert str(many.value) == str(info.value)
+    assert str(many.value).startswith(f"{profile.key}: ")
     e.close()
 
 

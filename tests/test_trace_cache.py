@@ -129,8 +129,12 @@ def test_a_trace_of_fired_rules_is_the_trace_its_constructor_makes(engine):
     fields = {f.name for f in dataclasses.fields(Trace)}
     for profile in random_profiles(50, seed=11):
         fact = flatten(profile)
-        t = engine._tracer.trace(profile, fact, engine.fired(profile, fact), "durable",
-                                 full=False, checked=True)
-        made = Trace(t.profile, t.fact, t.evaluator, t.events)
+        fired = engine.fired(profile, fact)
+        t = engine._tracer.trace(profile, fact, fired, "an evaluator", full=False,
+                                 checked=True)
+        # the fired rules' events of a full trace, which the constructor makes
+        full = engine._tracer.trace(profile, fact, fired, "an evaluator", full=True)
+        made = Trace(profile, fact, "an evaluator", full.fired)
         assert t == made and vars(t).keys() == fields | {"fired"}
+        assert t.profile is profile and t.fact is fact
         assert t.fired is t.events and t.fired == made.fired
