@@ -211,8 +211,8 @@ class Engine:
         Each step runs over a chunk of profiles before the next begins (flatten,
         durable_rules, the reference's check, the traces, the scores), so that each
         finds its own code and tables still in the processor's caches: alternating
-        per profile cost about a tenth more, and the check and the traces each within
-        another step's loop three per cent more.
+        per profile cost about a tenth more, and the check and the traces made within
+        other steps' loops three per cent more.
         """
         evaluator, check, tracer, scorer = self.evaluator, self._check, self._tracer, self._scorer
         name, checked = evaluator.name, check is not None

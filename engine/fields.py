@@ -232,9 +232,9 @@ def flatten(profile: Profile) -> dict[str, Any]:
 def _flattener() -> typing.Callable[[Profile], dict[str, Any]]:
     """:func:`flatten` as a function written out for the profile's fields, made once.
 
-    flatten runs once per scored profile, and a loop over the field tables spent a third
+    flatten runs once per scored profile, and a loop over the field tables spent a fifth
     of its instructions on the loop itself (unpacking each entry, testing whether it is
-    an enumeration). The generated source holds only the models' field names (Python
+    an enumeration): 71k instructions a profile, against 57k written out. The generated source holds only the models' field names (Python
     identifiers, written as literals) and names bound to ``env``; the dotted paths are
     bound rather than written, as the specs' own interned strings, so that the fact's
     keys are the rules' names by identity. The models' instance dicts are read
