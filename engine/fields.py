@@ -225,21 +225,53 @@ def _layout() -> tuple[tuple[str, tuple[tuple[str, str, bool], ...]], ...]:
 
 def flatten(profile: Profile) -> dict[str, Any]:
     """The profile's known facts by dotted path; unknown fields are left out, never None."""
-    return _flattener()(profile)
+    return _flatten(profile)
+
+
+# profiles flattened by the loop before flatten turns to the function written out for
+# the fields: writing and compiling it costs some 2.7 ms, which a command that scores one
+# profile (``score KEY``) would pay for nothing
+COMPILE_AFTER = 100
+_looped = 0
+
+
+def _flatten_by_loop(profile: Profile) -> dict[str, Any]:
+    global _flatten, _looped
+    _looped += 1
+    if _looped > COMPILE_AFTER:
+        _flatten = _flattener()
+    out: dict[str, Any] = {}
+    for name in TOP_LEVEL:
+        value = getattr(profile, name)
+        if value is not None:
+            out[name] = value._value_
+    # read the models' instance dicts directly, and an enum's _value_ rather than .value,
+    # a property that costs a call per read
+    sections = profile.__dict__
+    for section, fields in _layout():
+        facts = sections[section].__dict__
+        for name, path, is_enum in fields:
+            fact = facts[name]
+            if fact is not None:
+                value = fact.value
+                out[path] = value._value_ if is_enum else value
+    return out
+
+
+_flatten: typing.Callable[[Profile], dict[str, Any]] = _flatten_by_loop
 
 
 @cache
 def _flattener() -> typing.Callable[[Profile], dict[str, Any]]:
     """:func:`flatten` as a function written out for the profile's fields, made once.
 
-    flatten runs once per scored profile, and a loop over the field tables spent a fifth
-    of its instructions on the loop itself (unpacking each entry, testing whether it is
-    an enumeration): 71k instructions a profile, against 57k written out. The generated source holds only the models' field names (Python
-    identifiers, written as literals) and names bound to ``env``; the dotted paths are
-    bound rather than written, as the specs' own interned strings, so that the fact's
-    keys are the rules' names by identity. The models' instance dicts are read
-    directly, and an enumeration's ``_value_`` rather than ``.value``, a property that
-    costs a call per read."""
+    flatten runs once per scored profile, and the loop over the field tables spends a
+    fifth of its instructions on the loop itself (unpacking each entry, testing whether
+    it is an enumeration): 71k instructions a profile, against 57k written out. The
+    generated source holds only the models' field names (Python identifiers, written as
+    literals) and names bound to ``env``; the dotted paths are bound rather than
+    written, as the specs' own interned strings, so that the fact's keys are the rules'
+    names by identity."""
     env: dict[str, Any] = {}
     lines = ["def flatten(profile):", "    out = {}", "    sections = profile.__dict__"]
     for name in TOP_LEVEL:

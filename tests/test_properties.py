@@ -27,7 +27,9 @@ from engine import LoadError
 from engine import LoadErrors
 from engine import Profile
 from engine import bundled_dir
+from engine import fields
 from engine.analysis.changes import apply_changes
+from engine.bench.synthetic import random_profiles
 from engine.fields import field_specs
 from engine.fields import flatten
 from engine.reference import ReferenceEvaluator
@@ -343,9 +345,9 @@ def test_monotone_property_catches_a_reversed_rule(tmp_path):
 @settings(max_examples=EXAMPLES, deadline=None)
 @given(profiles())
 def test_flatten_reads_every_known_fact_at_its_path(profile):
-    # flatten is a function written out for the profile's fields (engine.fields): it must
-    # read what a plain walk over the field specs reads, value types and order included,
-    # under the specs' own interned paths
+    # flatten is a loop over the field tables, then a function written out for the
+    # profile's fields (engine.fields): both must read what a plain walk over the field
+    # specs reads, value types and order included, under the specs' own interned paths
     specs = field_specs()
     want = {}
     for path in specs:
@@ -355,7 +357,19 @@ def test_flatten_reads_every_known_fact_at_its_path(profile):
             continue
         value = held.value if dot else held
         want[path] = value.value if isinstance(value, Enum) else value
-    got = flatten(profile)
-    assert list(got.items()) == list(want.items())
-    assert [type(v) for v in got.values()] == [type(v) for v in want.values()]
-    assert all(key is specs[key].path for key in got)
+    for way in (fields._flatten_by_loop, fields._flattener()):
+        got = way(profile)
+        assert list(got.items()) == list(want.items())
+        assert [type(v) for v in got.values()] == [type(v) for v in want.values()]
+        assert all(key is specs[key].path for key in got)
+
+
+def test_flatten_turns_to_the_written_out_function_after_enough_profiles(monkeypatch):
+    monkeypatch.setattr(fields, "_looped", 0)
+    monkeypatch.setattr(fields, "_flatten", fields._flatten_by_loop)
+    profile = next(iter(random_profiles(1, seed=3)))
+    made = [flatten(profile) for _ in range(fields.COMPILE_AFTER)]
+    assert fields._flatten is fields._flatten_by_loop
+    made += [flatten(profile) for _ in range(2)]
+    assert fields._flatten is fields._flattener()
+    assert all(m == made[0] for m in made)
