@@ -19,6 +19,7 @@ from typing import Literal
 from typing import Unpack
 
 from . import batch as batching
+from . import fields as _fields
 from .batch import CHUNK
 from .batch import BatchOptions
 from .errors import EngineClosedError
@@ -66,6 +67,23 @@ def _disagreement(profile: Profile, fired: frozenset[str],
     return EvaluatorsDisagree(
         f"{profile.key}: durable_rules fired {sorted(fired - expected)} "
         f"and missed {sorted(expected - fired)} compared with the reference evaluator")
+
+
+def _checked_traces(chunk: list[Profile], check: ReferenceEvaluator, tracer: Tracer
+                    ) -> tuple[list[dict], list[frozenset[str]], list[Trace]]:
+    """Each profile's fact, the reference's fired set, and the trace of that set: the
+    traces stand for durable_rules' evaluation once it has fired the same rules."""
+    facts: list[dict] = []
+    expected: list[frozenset[str]] = []
+    traces: list[Trace] = []
+    flat, fired_by, trace, name = _fields._flatten, check.fired, tracer.trace, check.name
+    add_fact, add_fired, add_trace = facts.append, expected.append, traces.append
+    for profile in chunk:
+        # the flatten step the public flatten() wraps: its call would be a frame per profile
+        add_fact(fact := flat(profile))
+        add_fired(fired := fired_by(fact))
+        add_trace(trace(profile, fact, fired, name, False, True))
+    return facts, expected, traces
 
 
 class Engine:
@@ -208,26 +226,33 @@ class Engine:
         broke it (``Engine.score_many`` and batches score such a chunk again a profile
         at a time, so that only that profile fails).
 
-        Each step runs over a chunk of profiles before the next begins (flatten,
-        durable_rules, the reference's check, the traces, the scores), so that each
-        finds its own code and tables still in the processor's caches: alternating
-        per profile cost about a tenth more, and the check and the traces made within
-        other steps' loops three per cent more.
+        A chunk of profiles goes through durable_rules in one loop, so that the C core
+        finds its code and tables still in the processor's caches (alternating with the
+        Python steps per profile cost about a tenth more). With the cross-check, each
+        profile is flattened, checked by the reference and traced from the reference's
+        fired set in one loop before that: the trace reads the facts' sources while
+        flattening has left them in the caches. Behind durable_rules' pass over the
+        chunk, they had been evicted, and tracing cost half as much again (18 against
+        12 microseconds a profile; the whole path 7 % more). Nothing is scored or yielded until durable_rules
+        has fired exactly the reference's rules for every profile of the chunk, so
+        each trace is the one durable_rules' own fired set gives.
         """
         evaluator, check, tracer, scorer = self.evaluator, self._check, self._tracer, self._scorer
-        name, checked = evaluator.name, check is not None
         it = iter(profiles)
         while chunk := list(islice(it, CHUNK)):
             self._require_open()
-            facts = list(map(flatten, chunk))
-            firings = list(map(evaluator.fired, facts))
-            if check is not None:
-                for profile, fired, expected in zip(chunk, firings, map(check.fired, facts),
-                                                    strict=True):
-                    if fired != expected:
-                        raise _disagreement(profile, fired, expected)
-            traces = [tracer.trace(profile, fact, fired, name, full=False, checked=checked)
-                      for profile, fact, fired in zip(chunk, facts, firings, strict=True)]
+            if check is None:
+                facts = list(map(_fields._flatten, chunk))
+                name = evaluator.name
+                traces = [tracer.trace(profile, fact, fired, name, full=False)
+                          for profile, fact, fired
+                          in zip(chunk, facts, map(evaluator.fired, facts), strict=True)]
+            else:
+                facts, expected, traces = _checked_traces(chunk, check, tracer)
+                for profile, fired, wanted in zip(chunk, map(evaluator.fired, facts), expected,
+                                                  strict=True):
+                    if fired != wanted:
+                        raise _disagreement(profile, fired, wanted)
             for t in traces:
                 try:
                     yield scorer.score(t)

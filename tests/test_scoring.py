@@ -73,10 +73,14 @@ def test_every_result_adds_up_and_stays_in_bounds(engine, profile):
             assert c.matched, c.rule
 
 
+@pytest.mark.parametrize("evaluator, cross_check", [
+    ("durable", True), ("durable", False), ("reference", True)])
 @pytest.mark.parametrize("with_group", [False, True])
-def test_score_iter_gives_what_score_gives_one_by_one_across_chunks(tmp_path, with_group):
-    """The chunked path (durable_rules over a chunk, then the explanations) changes no
-    result and keeps every profile in place, errors included."""
+def test_score_iter_gives_what_score_gives_one_by_one_across_chunks(
+        tmp_path, with_group, evaluator, cross_check):
+    """The chunked path (with the cross-check, the traces made from the reference's fired
+    set before durable_rules runs over the chunk) changes no result and keeps every
+    profile in place, errors included, with or without the cross-check."""
     from engine.api import CHUNK
     from engine.bench.synthetic import random_profiles
 
@@ -84,7 +88,8 @@ def test_score_iter_gives_what_score_gives_one_by_one_across_chunks(tmp_path, wi
         {"id": "treaty", "group": "g", "when": TREATY, "points": {"deterrence": 1}},
     ], groups={"g": {"required": True}})
     generated = list(random_profiles(CHUNK + 44, seed=7))
-    with Engine.load(rules) if with_group else Engine.load() as e:
+    options = {"evaluator": evaluator, "cross_check": cross_check}
+    with Engine.load(rules, **options) if with_group else Engine.load(**options) as e:
         outputs = list(e.score_iter(generated))
         assert len(outputs) == len(generated)
         kinds = set()
