@@ -19,8 +19,9 @@ The records built anew for every profile (:class:`Match` up to
 :class:`ProfileResult`) are not frozen: a frozen dataclass sets each field
 through ``object.__setattr__``, which made building them four times slower.
 Nothing in the engine changes a record once built, and a caller should not
-either: a rule's matches are shared by every score it feeds. The records that
-are shared between profiles or built once per batch are frozen.
+either: a fired rule's matches and contributions are shared by every score it
+feeds and by every profile that matches it alike (the tracer's and the
+scorer's caches). The records built once per rule set or batch are frozen.
 """
 
 from __future__ import annotations
