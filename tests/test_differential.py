@@ -132,6 +132,22 @@ def test_the_cross_check_catches_a_disagreeing_evaluator(engine):
         list(e.score_iter([agreeing, profile]))
     assert str(many.value) == str(info.value)
     assert str(many.value).startswith(f"{profile.key}: ")
+
+    # durable_rules runs over the whole chunk before its firings are compared: its own
+    # error, on a later profile, comes before the disagreement on an earlier one
+    from engine.errors import DurableEngineError
+
+    class FailingOffTreaties(LyingOnTreaties):
+        def fired(self, fact):
+            if fact.get("commitment.tier") != "bilateral-treaty":
+                raise DurableEngineError("durable_rules failed on the profile (code 1)")
+            return super().fired(fact)
+
+    e.evaluator = FailingOffTreaties()
+    with pytest.raises(DurableEngineError) as failed:
+        list(e.score_iter([profile, agreeing]))
+    assert type(failed.value) is DurableEngineError
+    assert str(failed.value) == "durable_rules failed on the profile (code 1)"
     e.close()
 
 
